@@ -1,0 +1,2 @@
+# deliver/: tern-lspawn (root spawner) and tern-local (as the user).
+PROGS += deliver/tern-lspawn deliver/tern-local

@@ -1,0 +1,53 @@
+/* cfg: control files, one setting per file (qmail style). */
+#ifndef TERN_CFG_H
+#define TERN_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CFG_FILE_MAX	(1024 * 1024)	/* a control file larger is refused */
+#define CFG_TABLE_MAX	(64 * 1024 * 1024) /* passwd, aliases */
+#define CFG_LINE_MAX	4096
+
+/*
+ * Every reader takes the control directory and a file name inside it.
+ * A file that does not exist is "absent" (return 0) and the caller uses
+ * its default; any other error (unreadable, too large: EFBIG, a line over
+ * CFG_LINE_MAX: EMSGSIZE, NUL byte: EINVAL) returns -1 with errno.
+ * Lines are trimmed of leading/trailing blanks; blank lines and lines
+ * starting with '#' are ignored.
+ */
+
+/* The first line into out (truncation is an error: ENAMETOOLONG). */
+int	cfg_get_str(const char *dir, const char *name, char *out, size_t outsz);
+
+/*
+ * The first line as an unsigned number in [min, max].  Suffixes k, m, g
+ * (x1024) and, for durations, s, m, h, d are not accepted here: plain
+ * decimal only.  Out of range or garbage: -1 with EINVAL or ERANGE.
+ */
+int	cfg_get_num(const char *dir, const char *name, long long min,
+	    long long max, long long *out);
+
+/* A list of lines.  items[i] point into one allocation. */
+struct cfglist {
+	char	**items;
+	size_t	  n;
+	char	 *mem;
+};
+
+/* All lines of the file into *out (freed with cfg_list_free). */
+int	cfg_get_list(const char *dir, const char *name, struct cfglist *out);
+void	cfg_list_free(struct cfglist *);
+/* True when s equals an item, ASCII case-insensitively. */
+bool	cfg_list_has(const struct cfglist *, const char *s);
+
+/*
+ * Read a whole file (control dir or any path when dir is NULL) into a
+ * malloc'd NUL-terminated buffer of at most max bytes (EFBIG beyond).
+ * Opened with O_NOFOLLOW|O_CLOEXEC only when nofollow is true.
+ */
+int	cfg_read_file(const char *dir, const char *name, size_t max,
+	    bool nofollow, char **data_out, size_t *len_out);
+
+#endif
