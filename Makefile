@@ -117,7 +117,7 @@ fuzz:
 	@sh fuzz/run.sh
 
 bench: all
-	@sh bench/local
+	@bench/local
 
 run: deps all
 	@sh tools/devrun.sh

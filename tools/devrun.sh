@@ -1,0 +1,70 @@
+#!/bin/sh
+# devrun.sh: the dev instance behind `make run`.  A self-contained tern in
+# $TERN_HOME (default ./run): control directory, spool, a demo virtual
+# user and its Maildir; tern-send runs in the foreground.  Nothing leaves
+# the machine: remote recipients stay deferred in the queue.
+set -eu
+
+top=$(pwd)
+home=${TERN_HOME:-$top/run}
+case "$home" in /*) ;; *) home="$top/$home" ;; esac
+domain=${TERN_DOMAIN:-tern.test}
+
+mkdir -p "$home/control" "$home/spool" "$home/home/demo"
+for d in tmp mess env hold bounce quarantine; do mkdir -p "$home/spool/$d"; done
+[ -p "$home/spool/trigger" ] || mkfifo -m 0622 "$home/spool/trigger"
+
+ctl="$home/control"
+[ -f "$ctl/me" ] || echo "$domain" > "$ctl/me"
+[ -f "$ctl/localdomains" ] || echo "$domain" > "$ctl/localdomains"
+[ -f "$ctl/postmaster" ] || echo "demo@$domain" > "$ctl/postmaster"
+[ -f "$ctl/aliases" ] || cat > "$ctl/aliases" <<EOT
+# sendmail-style aliases: see tern-aliases(5)
+abuse: postmaster
+info: demo
+EOT
+
+# As root the programs drop privileges: the queue and the demo mailbox
+# belong to "nobody" (uid 0 never owns a mailbox).
+if [ "$(id -u)" = 0 ]; then
+	quser=nobody
+	if ! setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    test -x "$home/spool" 2>/dev/null; then
+		echo "make run: user nobody cannot reach $home;" \
+		    "set TERN_HOME to a directory it can, e.g. /tmp/tern-run" >&2
+		exit 1
+	fi
+	uid=$(id -u nobody); gid=$(id -g nobody)
+else
+	quser=$(id -un); uid=$(id -u); gid=$(id -g)
+fi
+md="$home/home/demo/Maildir"
+mkdir -p "$md/tmp" "$md/new" "$md/cur"
+if [ ! -f "$ctl/passwd" ]; then
+	hash=$(openssl passwd -6 demo)
+	echo "demo@$domain:$hash:$uid:$gid:$md" > "$ctl/passwd"
+	chmod 0640 "$ctl/passwd"
+fi
+[ "$(id -u)" = 0 ] && chown -R "$uid:$gid" "$home/spool" "$home/home"
+
+cat > "$home/env" <<EOT
+export TERN_CONTROL='$ctl'
+export TERN_SPOOL='$home/spool'
+export TERN_LIBEXEC='$top/bin'
+export TERN_QUEUEUSER='$quser'
+export PATH='$top/bin':"\$PATH"
+EOT
+. "$home/env"
+
+cat <<EOT
+tern dev instance in $home (domain $domain, demo user demo@$domain, password demo)
+
+In another terminal:
+  . $home/env
+  printf 'Subject: hello\n\nfirst mail\n' | sendmail demo@$domain
+  ls $md/new/          # the delivered message
+  mailq                # what is still queued
+
+tern-send runs below; ^C stops it.
+EOT
+exec "$top/bin/tern-send"
