@@ -53,17 +53,22 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 ALL_OBJS   := $(patsubst %.c,$(B)/%.o,$(LIB_SRCS) $(LOGIC_SRCS) $(MAIN_SRCS) \
                 $(UNIT_SRCS) tests/unit/tap.c)
 
-.PHONY: all build check lint fuzz bench run install uninstall clean deps
+.PHONY: pkgcheck all build check lint fuzz bench run install uninstall clean deps
 all:
 	@$(MAKE) --no-print-directory build B=build/release
 	@mkdir -p bin
 	@for p in $(notdir $(PROGS)); do ln -sfn ../build/release/bin/$$p bin/$$p; done
 	@for l in $(LINKS); do ln -sfn $${l#*=} bin/$${l%%=*}; done
 
-build: $(PROG_BINS) $(UNIT_BINS)
+build: pkgcheck $(PROG_BINS) $(UNIT_BINS)
 	@for l in $(LINKS); do ln -sfn $${l#*=} $(B)/bin/$${l%%=*}; done
 
-$(B)/%.o: %.c
+pkgcheck:
+	@pkg-config --exists $(PKGS) || { pkg-config --print-errors \
+		--exists $(PKGS); echo "make: missing libraries: run make deps"; \
+		exit 1; }
+
+$(B)/%.o: %.c | pkgcheck
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -11,11 +11,13 @@
 
 /*
  * Every reader takes the control directory and a file name inside it.
- * A file that does not exist is "absent" (return 0) and the caller uses
- * its default; any other error (unreadable, too large: EFBIG, a line over
- * CFG_LINE_MAX: EMSGSIZE, NUL byte: EINVAL) returns -1 with errno.
- * Lines are trimmed of leading/trailing blanks; blank lines and lines
- * starting with '#' are ignored.
+ * It returns 1 when the file was read, 0 when the file does not exist
+ * ("absent": the caller uses its default; cfg_get_str and cfg_get_num
+ * also return 0 for a file with no setting line).  Any other error
+ * (unreadable, too large: EFBIG, a line over CFG_LINE_MAX: EMSGSIZE, NUL
+ * byte: EINVAL) returns -1 with errno.  Lines are trimmed of leading and
+ * trailing blanks (space, tab, CR); blank lines and lines starting with
+ * '#' are ignored.
  */
 
 /* The first line into out (truncation is an error: ENAMETOOLONG). */
@@ -45,7 +47,10 @@ bool	cfg_list_has(const struct cfglist *, const char *s);
 /*
  * Read a whole file (control dir or any path when dir is NULL) into a
  * malloc'd NUL-terminated buffer of at most max bytes (EFBIG beyond).
- * Opened with O_NOFOLLOW|O_CLOEXEC only when nofollow is true.
+ * Always O_CLOEXEC; O_NOFOLLOW only when nofollow is true (a link is then
+ * ELOOP).  Only regular files: a directory is EISDIR, anything else
+ * (fifo, device) EINVAL.  1 read (*data_out is the caller's to free),
+ * 0 absent (*data_out NULL), -1 error.
  */
 int	cfg_read_file(const char *dir, const char *name, size_t max,
 	    bool nofollow, char **data_out, size_t *len_out);

@@ -1,4 +1,4 @@
-/* line: read lines from a file descriptor with a hard maximum and a deadline. */
+/* line: read lines from an fd with a hard maximum and a deadline. */
 #ifndef TERN_LINE_H
 #define TERN_LINE_H
 

@@ -24,7 +24,8 @@ void	log_fatalx(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Escape untrusted text for a log line: bytes < 0x20, 0x7f, '\\' and
- * (when quote) '"' become \xHH / \\ / \"; bytes >= 0x80 are kept (UTF-8).
+ * '"' become \xHH / \\ / \" (so text="..." quoting is safe); bytes
+ * >= 0x80 are kept (UTF-8).
  * Writes at most dstsz - 1 bytes plus NUL, ending in "..." when cut.
  * Returns dst.
  */

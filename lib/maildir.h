@@ -12,11 +12,13 @@ int	maildir_create(const char *path);
 
 /*
  * Deliver one message into the Maildir at path: a unique name in tmp/
- * (O_CREAT|O_EXCL|O_NOFOLLOW), write prefix[0..prefix_len) then the rest
- * of fd (read to EOF), fsync, link into new/ (rename where link is not
- * supported), unlink the tmp name, fsync new/.  Only then returns 0, with
- * the base name in name_out.  On any failure it removes what it wrote
- * and returns -1 with errno (ENOSPC, EDQUOT, EIO, ...): nothing
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), write prefix[0..prefix_len)
+ * then the rest of fd (read to EOF), fsync, close, link into new/
+ * (rename where link is not supported), unlink the tmp name, fsync new/.
+ * Only then returns 0, with the base name in name_out.  On any failure
+ * it removes what it wrote (also the new/ name when the fsync of new/
+ * fails) and returns -1 with errno (ENOSPC, EDQUOT, EIO, EFBIG, read(2)
+ * errors of fd, ENAMETOOLONG when namesz is too small): nothing
  * half-written is ever visible in new/.
  */
 int	maildir_deliver(const char *path, const void *prefix,

@@ -23,7 +23,8 @@ const char *paths_libexec(void);
 const char *paths_queue_user(void);
 
 /*
- * Join dir and name with '/' into out: 0, or -1 with ENAMETOOLONG.
+ * Join dir and name with '/' into out (no second '/' after a dir that
+ * ends in one): 0, or -1 with ENAMETOOLONG (out is then "").
  */
 int	paths_join(char *out, size_t outsz, const char *dir, const char *name);
 

@@ -9,7 +9,7 @@
 
 /*
  * A record is a run of bytes without NUL, CR or LF, followed by NUL.
- * rec_next scans data[*pos..len): returns 1 with *rec_out/*len_out set
+ * rec_next scans data[*pos..len): returns 1 with *rec_out and *len_out set
  * and *pos advanced past the NUL; 0 when *pos == len; -1 with EINVAL when
  * the remaining bytes have no NUL, or a record holds CR or LF, or is
  * longer than max (EMSGSIZE).

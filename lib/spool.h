@@ -49,24 +49,38 @@ struct spool_env {
 };
 
 /*
- * Parse an envelope file's bytes (copied into env->raw).  Returns 0, or
- * -1 with errno EINVAL and *errstr saying what is wrong (unknown record,
- * missing final empty record, bad state byte, ...) or ENOMEM.
+ * Parse an envelope file's bytes (copied into env->raw), strictly, by
+ * the grammar of tern-spool(5): V1, I<qid>, t<decimal>, optional
+ * u<decimal>, F, optional E and R, then one or more groups [N][O]T|D|B,
+ * then the empty record and nothing after it.  Records are at most
+ * SPOOL_REC_MAX bytes, addresses at most ADDR_PATH_MAX, recipients at
+ * most SPOOL_RCPT_MAX and not empty; R is FULL or HDRS, N is NEVER or a
+ * list of SUCCESS, FAILURE, DELAY (upper case), O is type;value.
+ * rcpt[i].state_off is the offset in data of recipient i's state byte.
+ * Returns 0, or -1 with errno EINVAL and *errstr saying what is wrong
+ * (unknown record, missing final empty record, bad state byte, ...) or
+ * ENOMEM; on failure *out is left empty (spool_env_free is harmless).
  */
 int	spool_env_parse(const char *data, size_t len, struct spool_env *out,
 	    const char **errstr);
 /*
- * Read and parse env/<id> (or hold/<id> when dir is SPOOL_HOLD) under
- * spooldir: 1 read, 0 no such file, -1 error (errno; EINVAL with
- * *errstr for a file that does not parse).
+ * Read and parse env/<id> (or hold/<id> when dir is SPOOL_HOLD; NULL
+ * means SPOOL_ENV) under spooldir, opened with O_NOFOLLOW: 1 read, 0 no
+ * such file, -1 error (errno; EINVAL with *errstr for an invalid id, a
+ * file that is not regular or does not parse, or whose I record differs
+ * from id; ELOOP for a symlink).
  */
 int	spool_env_read(const char *spooldir, const char *dir, const char *id,
 	    struct spool_env *out, const char **errstr);
 void	spool_env_free(struct spool_env *);
 
 /*
- * Set the state byte of recipient i in env/<id> and fsync the file.
- * 1 done, 0 the file is gone (deleted or held meanwhile), -1 error.
+ * Set the state byte at state_off (a spool_rcpt's) in env/<id> to state
+ * (SPOOL_TODO, SPOOL_DONE or SPOOL_FAILED) with one pwrite, and fsync
+ * the file (opened O_RDWR|O_NOFOLLOW).  1 done, 0 the file is gone
+ * (deleted or held meanwhile), -1 error: EINVAL for a bad id or state,
+ * or when the byte at state_off is not a state byte (a wrong offset
+ * never overwrites an address).
  */
 int	spool_mark(const char *spooldir, const char *id, off_t state_off,
 	    char state);

@@ -14,7 +14,11 @@
  */
 #define QID_LEN	16
 
-/* Write a new id and its NUL into out (QID_LEN + 1 bytes). */
+/*
+ * Write a new id and its NUL into out (QID_LEN + 1 bytes).  Within one
+ * process ids strictly increase (a draw in the same microsecond as the
+ * last takes the next microsecond), so they never repeat there.
+ */
 void	qid_new(char out[QID_LEN + 1]);
 /* True when s is exactly a well-formed queue id. */
 bool	qid_valid(const char *s);

@@ -1,0 +1,150 @@
+/* io: small, careful wrappers around read/write/fsync. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+
+static int64_t
+io_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until fd is writable or the deadline passes (0: no deadline).
+ * 0, or -1 with ETIMEDOUT or poll's errno.
+ */
+static int
+io_wait_out(int fd, int64_t deadline_ms)
+{
+	struct pollfd pfd;
+	int64_t left;
+	int r, timeout;
+
+	for (;;) {
+		timeout = -1;
+		if (deadline_ms != 0) {
+			left = deadline_ms - io_now_ms();
+			if (left < 0)
+				left = 0;
+			timeout = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, timeout);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0) {
+			if (timeout == INT_MAX)
+				continue;
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		/* POLLERR/POLLHUP: let write(2) report the real error. */
+		return 0;
+	}
+}
+
+int
+io_write_all(int fd, const void *buf, size_t len)
+{
+	return io_write_deadline(fd, buf, len, 0);
+}
+
+/*
+ * With a deadline, write at most PIPE_BUF bytes after each poll: poll
+ * promises that much room on a pipe, so a blocking fd cannot block past
+ * the deadline there either.
+ */
+int
+io_write_deadline(int fd, const void *buf, size_t len, int64_t deadline_ms)
+{
+	const char *p = buf;
+	size_t chunk;
+	ssize_t n;
+
+	while (len > 0) {
+		if (deadline_ms != 0 && io_wait_out(fd, deadline_ms) == -1)
+			return -1;
+		chunk = len;
+		if (deadline_ms != 0 && chunk > PIPE_BUF)
+			chunk = PIPE_BUF;
+		n = write(fd, p, chunk);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (io_wait_out(fd, deadline_ms) == -1)
+					return -1;
+				continue;
+			}
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t
+io_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n == -1 && errno == EINTR);
+	return n;
+}
+
+int
+io_fsync_dir(const char *dir)
+{
+	int fd, r, saved;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	/* Some file systems cannot fsync a directory: nothing to do. */
+	if (r == -1 && errno == EINVAL)
+		r = 0;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
+static int
+io_setfl(int fd, int get, int set, int flag, int on)
+{
+	int fl, nfl;
+
+	if ((fl = fcntl(fd, get)) == -1)
+		return -1;
+	nfl = on ? (fl | flag) : (fl & ~flag);
+	if (nfl != fl && fcntl(fd, set, nfl) == -1)
+		return -1;
+	return 0;
+}
+
+int
+io_cloexec(int fd, int on)
+{
+	return io_setfl(fd, F_GETFD, F_SETFD, FD_CLOEXEC, on);
+}
+
+int
+io_nonblock(int fd, int on)
+{
+	return io_setfl(fd, F_GETFL, F_SETFL, O_NONBLOCK, on);
+}
