@@ -1,0 +1,485 @@
+/* qcommit: tern-queue's logic, the qmail-queue interface (tern-queue(8)). */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "io.h"
+#include "qcommit.h"
+#include "rec.h"
+#include "spool.h"
+
+/* The envelope file starts "V1\0I<id>\0": the id is at this offset. */
+#define QC_ENV_ID_OFF	4
+/* What the header records add to the input envelope, at most. */
+#define QC_ENV_HEAD	128
+#define QC_IN_MAX	(SPOOL_ENV_MAX - QC_ENV_HEAD)
+
+/* How far the envelope scan got (qcommit_read_env). */
+struct qc_scan {
+	size_t	 start;		/* first byte of the record being read */
+	size_t	 nrec;		/* complete records */
+	size_t	 nrcpt;		/* T records */
+	bool	 end;		/* the empty record was seen */
+};
+
+static int
+qc_fail(struct qcommit *q, int code, const char *why, int err)
+{
+	q->errstr = why;
+	q->err = err;
+	return code;
+}
+
+static int64_t
+qc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * read(2) that gives up at the deadline: poll first, so a silent writer
+ * cannot hold tern-queue (and its tmp file) forever.
+ */
+static ssize_t
+qc_read(int fd, void *b, size_t len, int64_t deadline_ms)
+{
+	struct pollfd pfd;
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = -1;
+		if (deadline_ms != 0) {
+			left = deadline_ms - qc_now_ms();
+			if (left <= 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r == -1 && errno != EINTR)
+			return -1;
+		if (r == 1)
+			return io_read(fd, b, len);
+	}
+}
+
+/* The exit code for a failed read of the message or envelope. */
+static int
+qc_read_fail(struct qcommit *q, const char *why)
+{
+	if (errno == ETIMEDOUT)
+		return qc_fail(q, QQ_TIMEOUT, "timeout reading the input", 0);
+	if (errno == ENOMEM)
+		return qc_fail(q, QQ_NOMEM, why, errno);
+	return qc_fail(q, QQ_READ, why, errno);
+}
+
+/* Disk full and friends are 53; anything else keeps the given code. */
+static int
+qc_io_fail(struct qcommit *q, int code, const char *why)
+{
+	if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG ||
+	    (code == QQ_WRITE && errno != ENOMEM))
+		return qc_fail(q, QQ_WRITE, why, errno);
+	if (errno == ENOMEM)
+		return qc_fail(q, QQ_NOMEM, why, errno);
+	return qc_fail(q, code, why, errno);
+}
+
+void
+qcommit_init(struct qcommit *q, int msgfd, int envfd)
+{
+	memset(q, 0, sizeof(*q));
+	q->msgfd = msgfd;
+	q->envfd = envfd;
+	q->uid = -1;
+	q->now = time(NULL);
+	q->mfd = q->efd = -1;
+	buf_init(&q->in, QC_IN_MAX);
+	buf_init(&q->env, SPOOL_ENV_MAX);
+}
+
+int
+qcommit_received(char *out, size_t outsz, const char *id, long long uid,
+    time_t now)
+{
+	static const char *const day[] = { "Sun", "Mon", "Tue", "Wed",
+	    "Thu", "Fri", "Sat" };
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr",
+	    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+	int n;
+
+	/* UTC: a set-id program must not depend on the caller's TZ. */
+	if (gmtime_r(&now, &tm) == NULL)
+		return -1;
+	n = snprintf(out, outsz, "%s%s invoked by uid %lld); "
+	    "%s, %d %s %d %02d:%02d:%02d +0000\n", QCOMMIT_RCVD_PREFIX, id,
+	    uid, day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n < 0 || (size_t)n >= outsz)
+		return -1;
+	return n;
+}
+
+/* Create tmp/<id>.m, drawing a new id while the name is taken. */
+static int
+qc_create(struct qcommit *q)
+{
+	int tries;
+
+	for (tries = 0; tries < QCOMMIT_TRIES; tries++) {
+		qid_new(q->id);
+		(void)snprintf(q->mtmp, sizeof(q->mtmp), "%s/%s.m",
+		    SPOOL_TMP, q->id);
+		q->mfd = open(q->mtmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (q->mfd != -1) {
+			memcpy(q->mid, q->id, sizeof(q->mid));
+			return QQ_OK;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	q->mtmp[0] = '\0';
+	if (errno == ENOENT || errno == ENOTDIR)
+		return qc_fail(q, QQ_SPOOLDIR, "no tmp/ in the spool", errno);
+	return qc_io_fail(q, QQ_CREATE, "unable to create the message file");
+}
+
+/* Stream the message into the tmp file after the Received line. */
+static int
+qc_copy_message(struct qcommit *q)
+{
+	char b[QCOMMIT_IO];
+	unsigned long long total = 0;
+	ssize_t n;
+	int rl;
+
+	rl = qcommit_received(b, sizeof(b), q->id, q->uid, q->now);
+	if (rl == -1)
+		return qc_fail(q, QQ_BUG, "cannot format the Received line", 0);
+	if (io_write_all(q->mfd, b, (size_t)rl) == -1)
+		return qc_io_fail(q, QQ_WRITE, "unable to write the message");
+	for (;;) {
+		n = qc_read(q->msgfd, b, sizeof(b), q->deadline_ms);
+		if (n == -1)
+			return qc_read_fail(q, "unable to read the message");
+		if (n == 0)
+			break;
+		total += (unsigned long long)n;
+		if (q->databytes != 0 && total > q->databytes)
+			return qc_fail(q, QQ_REFUSED,
+			    "message larger than databytes", 0);
+		if (io_write_all(q->mfd, b, (size_t)n) == -1)
+			return qc_io_fail(q, QQ_WRITE,
+			    "unable to write the message");
+	}
+	q->size = (off_t)(total + (unsigned long long)rl);
+	if (fsync(q->mfd) == -1)
+		return qc_io_fail(q, QQ_SYNC, "unable to sync the message");
+	return QQ_OK;
+}
+
+/* A record (or the part of one read so far) over its length limit? */
+static int
+qc_env_limit(struct qcommit *q, const char *rec, size_t len)
+{
+	bool addr = len > 0 && (rec[0] == 'F' || rec[0] == 'T');
+
+	if (len > (addr ? ADDR_PATH_MAX + 1 : SPOOL_REC_MAX))
+		return qc_fail(q, QQ_ADDR_LONG, addr ? "address too long" :
+		    "envelope record too long", 0);
+	return QQ_OK;
+}
+
+/* One complete record of the qmail envelope. */
+static int
+qc_env_record(struct qcommit *q, struct qc_scan *st, char *rec, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || st->nrec == 0) {
+		if (len == 0 && st->nrec > 0)
+			st->end = true;
+		else if (len == 0 || rec[0] != 'F')
+			return qc_fail(q, QQ_BADENV,
+			    "bad envelope: it does not start with F", 0);
+	} else if (rec[0] == 'T') {
+		if (++st->nrcpt > SPOOL_RCPT_MAX)
+			return qc_fail(q, QQ_REFUSED, "too many recipients", 0);
+	} else if (rec[0] == 'N' || rec[0] == 'R') {
+		/* Keywords are case-insensitive: store them canonical. */
+		for (i = 1; i < len; i++)
+			rec[i] = (char)toupper((unsigned char)rec[i]);
+	} else if (rec[0] != 'E' && rec[0] != 'O')
+		return qc_fail(q, QQ_BADENV, rec[0] == 'F' ?
+		    "bad envelope: a second F record" :
+		    "bad envelope: unknown record", 0);
+	st->nrec++;
+	return qc_env_limit(q, rec, len);
+}
+
+/* Scan in.data[from..in.len) for records; stop at the empty one. */
+static int
+qc_env_scan(struct qcommit *q, struct qc_scan *st, size_t from)
+{
+	char *d = q->in.data;
+	size_t i;
+	int code;
+
+	for (i = from; i < q->in.len && !st->end; i++) {
+		if (d[i] == '\r' || d[i] == '\n')
+			return qc_fail(q, QQ_BADENV,
+			    "bad envelope: CR or LF in a record", 0);
+		if (d[i] != '\0')
+			continue;
+		code = qc_env_record(q, st, d + st->start, i - st->start);
+		if (code != QQ_OK)
+			return code;
+		st->start = i + 1;
+	}
+	if (st->end) {
+		buf_truncate(&q->in, i);	/* ignore what follows */
+		return QQ_OK;
+	}
+	return qc_env_limit(q, d + st->start, q->in.len - st->start);
+}
+
+int
+qcommit_read_env(struct qcommit *q)
+{
+	struct qc_scan st;
+	size_t from;
+	ssize_t n;
+	int code;
+
+	memset(&st, 0, sizeof(st));
+	while (!st.end) {
+		if (buf_reserve(&q->in, QCOMMIT_IO) == -1 &&
+		    buf_reserve(&q->in, 1) == -1) {
+			if (errno == ENOMEM)
+				return qc_fail(q, QQ_NOMEM, "out of memory",
+				    errno);
+			return qc_fail(q, QQ_REFUSED, "envelope too large", 0);
+		}
+		n = qc_read(q->envfd, q->in.data + q->in.len,
+		    q->in.cap - q->in.len - 1, q->deadline_ms);
+		if (n == -1)
+			return qc_read_fail(q, "unable to read the envelope");
+		if (n == 0)
+			return qc_fail(q, QQ_READ, "unable to read the "
+			    "envelope: it ends before the final NUL", 0);
+		from = q->in.len;
+		q->in.len += (size_t)n;
+		q->in.data[q->in.len] = '\0';
+		if ((code = qc_env_scan(q, &st, from)) != QQ_OK)
+			return code;
+	}
+	q->nrcpt = st.nrcpt;
+	q->sender = q->in.data + 1;	/* the first record is F */
+	return QQ_OK;
+}
+
+/*
+ * The envelope file: tern's header records, then the input from F to
+ * the empty record, which already has the file's layout.  spool_env_parse
+ * is the one judge of the grammar, so tern-send can read what is written.
+ */
+static int
+qc_build_env(struct qcommit *q)
+{
+	struct spool_env check;
+	const char *why;
+	char num[32];
+
+	(void)snprintf(num, sizeof(num), "%lld", (long long)q->now);
+	if (rec_put(&q->env, "V1") == -1 ||
+	    rec_put_tag(&q->env, 'I', q->id) == -1 ||
+	    rec_put_tag(&q->env, 't', num) == -1)
+		return qc_fail(q, QQ_NOMEM, "out of memory", errno);
+	(void)snprintf(num, sizeof(num), "%lld", q->uid);
+	if ((q->uid >= 0 && rec_put_tag(&q->env, 'u', num) == -1) ||
+	    buf_append(&q->env, q->in.data, q->in.len) == -1)
+		return qc_fail(q, QQ_NOMEM, "out of memory", errno);
+	if (spool_env_parse(q->env.data, q->env.len, &check, &why) == -1) {
+		if (errno == ENOMEM)
+			return qc_fail(q, QQ_NOMEM, "out of memory", errno);
+		(void)snprintf(q->errbuf, sizeof(q->errbuf),
+		    "bad envelope: %s", why);
+		return qc_fail(q, QQ_BADENV, q->errbuf, 0);
+	}
+	spool_env_free(&check);
+	return QQ_OK;
+}
+
+static int
+qc_write_env(struct qcommit *q)
+{
+	(void)snprintf(q->etmp, sizeof(q->etmp), "%s/%s.e", SPOOL_TMP,
+	    q->mid);
+	q->efd = open(q->etmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (q->efd == -1) {
+		q->etmp[0] = '\0';
+		return qc_io_fail(q, QQ_CREATE,
+		    "unable to create the envelope file");
+	}
+	if (io_write_all(q->efd, q->env.data, q->env.len) == -1)
+		return qc_io_fail(q, QQ_WRITE, "unable to write the envelope");
+	if (fsync(q->efd) == -1)
+		return qc_io_fail(q, QQ_SYNC, "unable to sync the envelope");
+	return QQ_OK;
+}
+
+/*
+ * mess/<id> exists already: take a new id.  Ids have a fixed length, so
+ * the Received line and the I record are patched in place (the tmp
+ * names keep the first id; nothing reads them).
+ */
+static int
+qc_relabel(struct qcommit *q)
+{
+	off_t off = (off_t)strlen(QCOMMIT_RCVD_PREFIX);
+
+	qid_new(q->id);
+	memcpy(q->env.data + QC_ENV_ID_OFF, q->id, QID_LEN);
+	if (pwrite(q->mfd, q->id, QID_LEN, off) != QID_LEN ||
+	    pwrite(q->efd, q->id, QID_LEN, QC_ENV_ID_OFF) != QID_LEN)
+		return qc_io_fail(q, QQ_WRITE,
+		    "unable to rewrite the queue id");
+	if (fsync(q->mfd) == -1 || fsync(q->efd) == -1)
+		return qc_io_fail(q, QQ_SYNC, "unable to sync the tmp files");
+	return QQ_OK;
+}
+
+static int
+qc_link(struct qcommit *q)
+{
+	char path[64];
+	int tries, code;
+
+	for (tries = 0;; tries++) {
+		(void)snprintf(path, sizeof(path), "%s/%s", SPOOL_MESS, q->id);
+		if (link(q->mtmp, path) == 0)
+			break;
+		if (errno != EEXIST || tries >= QCOMMIT_TRIES)
+			return qc_fail(q, QQ_LINK,
+			    "unable to link the message into mess/", errno);
+		if ((code = qc_relabel(q)) != QQ_OK)
+			return code;
+	}
+	q->linked = true;
+	if (io_fsync_dir(SPOOL_MESS) == -1)
+		return qc_io_fail(q, QQ_SYNC, "unable to sync mess/");
+	return QQ_OK;
+}
+
+/*
+ * The commit: env/<id> appears.  mess/<id> was new, and tern-send removes
+ * env/ before mess/, so the rename cannot replace a live envelope.
+ */
+static int
+qc_publish(struct qcommit *q)
+{
+	char path[64];
+
+	(void)snprintf(path, sizeof(path), "%s/%s", SPOOL_ENV, q->id);
+	if (rename(q->etmp, path) == -1)
+		return qc_fail(q, QQ_LINK,
+		    "unable to rename the envelope into env/", errno);
+	q->etmp[0] = '\0';
+	q->renamed = true;
+	if (io_fsync_dir(SPOOL_ENV) == -1)
+		return qc_io_fail(q, QQ_SYNC, "unable to sync env/");
+	(void)unlink(q->mtmp);	/* tern-send removes it if this fails */
+	q->mtmp[0] = '\0';
+	return QQ_OK;
+}
+
+/* After a failure: remove everything this run created. */
+static void
+qc_undo(struct qcommit *q)
+{
+	char path[64];
+	int save = errno;
+
+	if (q->renamed) {
+		(void)snprintf(path, sizeof(path), "%s/%s", SPOOL_ENV, q->id);
+		(void)unlink(path);
+		q->renamed = false;
+	}
+	if (q->linked) {
+		(void)snprintf(path, sizeof(path), "%s/%s", SPOOL_MESS, q->id);
+		(void)unlink(path);
+		q->linked = false;
+	}
+	if (q->etmp[0] != '\0')
+		(void)unlink(q->etmp);
+	if (q->mtmp[0] != '\0')
+		(void)unlink(q->mtmp);
+	q->etmp[0] = q->mtmp[0] = '\0';
+	errno = save;
+}
+
+int
+qcommit_run(struct qcommit *q)
+{
+	int code;
+
+	if ((code = qc_create(q)) == QQ_OK &&
+	    (code = qc_copy_message(q)) == QQ_OK &&
+	    (code = qcommit_read_env(q)) == QQ_OK &&
+	    (code = qc_build_env(q)) == QQ_OK &&
+	    (code = qc_write_env(q)) == QQ_OK &&
+	    (code = qc_link(q)) == QQ_OK &&
+	    (code = qc_publish(q)) == QQ_OK)
+		return QQ_OK;
+	qc_undo(q);
+	return code;
+}
+
+void
+qcommit_trigger(const char *path)
+{
+	struct stat st;
+	ssize_t n = 0;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return;		/* ENXIO: tern-send is not running */
+	/* EAGAIN (a full fifo) is fine: tern-send has wake-ups pending. */
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		n = write(fd, "", 1);
+	(void)n;
+	(void)close(fd);
+}
+
+void
+qcommit_free(struct qcommit *q)
+{
+	if (q->mfd != -1)
+		(void)close(q->mfd);
+	if (q->efd != -1)
+		(void)close(q->efd);
+	q->mfd = q->efd = -1;
+	buf_free(&q->in);
+	buf_free(&q->env);
+	q->sender = NULL;
+}
