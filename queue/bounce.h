@@ -8,8 +8,13 @@
 #include "buf.h"
 #include "spool.h"
 
-#define BOUNCE_TEXT_MAX	400	/* diagnostic text kept per recipient */
+#define BOUNCE_TEXT_MAX	400	/* diagnostic text per recipient */
 #define BOUNCE_HEADERS_MAX (64 * 1024) /* original header bytes returned */
+/* RET=FULL returns only the headers of a message larger than this. */
+#define BOUNCE_FULL_MAX	(10 * 1024 * 1024)
+#define BOUNCE_FILE_MAX	(64 * 1024 * 1024) /* a bounce/<id> file */
+/* A buf max for bounce_build that holds any RET=FULL report. */
+#define BOUNCE_OUT_MAX	(BOUNCE_FULL_MAX + 16 * 1024 * 1024)
 
 /* The sender of double bounces (a bounce of a bounce, to the postmaster). */
 #define BOUNCE_DOUBLE_SENDER "#@[]"
@@ -23,9 +28,12 @@ struct bounce_rcpt {
 
 /*
  * Append "<index>\0<status>\0<text>\0" to spooldir/bounce/<id> (created
- * 0600 when missing) and fsync it.  status must look like x.y.z; text is
- * cleaned (control characters become '?', cut at BOUNCE_TEXT_MAX).
- * 0, or -1 with errno.
+ * 0600 when missing, O_NOFOLLOW; the directory is fsynced when the file
+ * is new) and fsync it.  status must look like x.y.z with x 2, 4 or 5
+ * (EINVAL otherwise, also for an id that is not a queue id); text (NULL
+ * is "") is cleaned (bytes outside printable ASCII become '?', cut at
+ * BOUNCE_TEXT_MAX).  A torn last record left by a crash is cut off
+ * before appending.  0, or -1 with errno.
  */
 int	bounce_record(const char *spooldir, const char *id, size_t index,
 	    const char *status, const char *text);
@@ -33,8 +41,9 @@ int	bounce_record(const char *spooldir, const char *id, size_t index,
 /*
  * Read spooldir/bounce/<id>: 1 with *out a malloc'd array of *n_out
  * records (the last record wins for a repeated index; entries whose
- * index is >= nrcpt are dropped), 0 when there is no such file, -1 on
- * error.  Free with free(3).
+ * index is >= nrcpt are dropped, and so are malformed or torn records),
+ * ordered by index; 0 when there is no such file (*out NULL, *n_out 0),
+ * -1 on error (EFBIG beyond BOUNCE_FILE_MAX).  Free with free(3).
  */
 int	bounce_read(const char *spooldir, const char *id, size_t nrcpt,
 	    struct bounce_rcpt **out, size_t *n_out);
@@ -50,9 +59,15 @@ int	bounce_read(const char *spooldir, const char *id, size_t nrcpt,
  * msgfd; with RET=FULL the whole message as message/rfc822 instead.
  * Header lines: From: MAILER-DAEMON@me, To: rcpt_to, Subject, Date
  * (now), Message-ID, Auto-Submitted: auto-replied, MIME-Version.
- * LF line ends.  Recipients whose NOTIFY excludes FAILURE are left out;
- * returns 0 with out->len == 0 when nobody is left to report.
- * 0, or -1 with errno.
+ * LF line ends.  Recipients whose NOTIFY excludes FAILURE are left out,
+ * and so are records for a recipient marked SPOOL_DONE or out of range
+ * (the last record wins for a repeated index); returns 0 with
+ * out->len == 0 when nobody is left to report.  out is reset first; the
+ * message is read with pread(2) (msgfd's offset is not used), and
+ * msgfd -1 means the message is lost (the report says so).  RET=FULL
+ * returns headers only when the message is over BOUNCE_FULL_MAX or would
+ * not fit in out->max (BOUNCE_OUT_MAX is enough).
+ * 0, or -1 with errno (E2BIG when out->max is too small).
  */
 int	bounce_build(const struct spool_env *env, const struct bounce_rcpt *,
 	    size_t n, int msgfd, const char *me, const char *rcpt_to,

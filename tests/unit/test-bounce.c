@@ -1,0 +1,684 @@
+/* test-bounce: bounce records and the RFC 3464 DSN that bounce_build makes. */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../queue/bounce.h"
+#include "tap.h"
+
+#define ARRIVAL	1795676400	/* Thu, 26 Nov 2026 07:00:00 +0000 */
+#define NOW	1795681805	/* Thu, 26 Nov 2026 08:30:05 +0000 */
+#define ME	"tern.test"
+#define OUTMAX	(BOUNCE_OUT_MAX)
+#define FULLHDR	"Content-Description: Undelivered Message\n" \
+		"Content-Type: message/rfc822\n\n"
+
+static char tmp[PATH_MAX];	/* a private spool */
+static int nmsg;
+
+static const char msg_plain[] =
+    "Received: from x by tern.test\n"
+    "From: Alice <a@example.org>\n"
+    "To: x@tern.test, y@tern.test\n"
+    "Subject: hello\n"
+    "\tcontinued\n"
+    "Message-ID: <1@example.org>\n"
+    "\n"
+    "the body line\n"
+    "BODYMARK\n";
+
+/* A message in a file; returns an fd at offset 17 (bounce uses pread). */
+static int
+msgfd(const char *data, size_t len)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "%s/msg%d", tmp, nmsg++);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || write(fd, data, len) != (ssize_t)len) {
+		perror("msgfd");
+		exit(1);
+	}
+	(void)unlink(path);
+	(void)lseek(fd, len > 17 ? 17 : 0, SEEK_SET);
+	return fd;
+}
+
+static void
+env_init(struct spool_env *env, struct spool_rcpt *r, size_t n)
+{
+	memset(env, 0, sizeof(*env));
+	qid_new(env->id);
+	env->arrival = ARRIVAL;
+	env->uid = -1;
+	env->sender = "a@example.org";
+	memset(r, 0, n * sizeof(*r));
+	env->rcpt = r;
+	env->nrcpt = n;
+}
+
+static struct bounce_rcpt
+fail(size_t index, const char *status, const char *text)
+{
+	struct bounce_rcpt b;
+
+	memset(&b, 0, sizeof(b));
+	b.index = index;
+	strlcpy(b.status, status, sizeof(b.status));
+	strlcpy(b.text, text, sizeof(b.text));
+	return b;
+}
+
+static bool
+starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool
+has(const char *hay, const char *needle)
+{
+	return strstr(hay, needle) != NULL;
+}
+
+static size_t
+count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* The boundary parameter of the top Content-Type. */
+static void
+boundary(const char *dsn, char *out, size_t outsz)
+{
+	const char *p = strstr(dsn, "boundary=\""), *e;
+
+	out[0] = '\0';
+	if (p == NULL || (e = strchr(p + 10, '"')) == NULL ||
+	    (size_t)(e - p - 10) >= outsz)
+		return;
+	memcpy(out, p + 10, (size_t)(e - p - 10));
+	out[e - p - 10] = '\0';
+}
+
+/*
+ * Body part k (0-based) of the multipart message, its headers and body,
+ * without the line end that belongs to the next delimiter.
+ */
+static void
+part(const char *dsn, int k, char *out, size_t outsz)
+{
+	char bnd[128], delim[140];
+	const char *p, *e;
+	int i;
+
+	out[0] = '\0';
+	boundary(dsn, bnd, sizeof(bnd));
+	(void)snprintf(delim, sizeof(delim), "\n--%s", bnd);
+	p = dsn;
+	for (i = 0; i <= k; i++) {
+		if ((p = strstr(p, delim)) == NULL)
+			return;
+		p += strlen(delim);
+	}
+	if (*p != '\n' || (e = strstr(p, delim)) == NULL)
+		return;
+	p++;
+	if ((size_t)(e - p) >= outsz)
+		return;
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+}
+
+static bool
+seven_bit(const struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->len; i++)
+		if ((unsigned char)b->data[i] >= 0x80 || b->data[i] == '\r' ||
+		    b->data[i] == '\0')
+			return false;
+	return true;
+}
+
+static void
+dump(const char *name, const struct buf *b)
+{
+	const char *dir = getenv("TEST_BOUNCE_DUMP");
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	/* For looking at the DSNs with a real MIME parser by hand. */
+	if (dir == NULL)
+		return;
+	(void)snprintf(path, sizeof(path), "%s/%s.eml", dir, name);
+	if ((f = fopen(path, "w")) != NULL) {
+		fwrite(b->data, 1, b->len, f);
+		fclose(f);
+	}
+}
+
+static int
+build(const struct spool_env *env, const struct bounce_rcpt *r, size_t n,
+    const char *msg, size_t msglen, struct buf *out)
+{
+	int fd = msg ? msgfd(msg, msglen) : -1, rv;
+
+	rv = bounce_build(env, r, n, fd, ME, env->sender, NOW, out);
+	if (fd != -1)
+		close(fd);
+	return rv;
+}
+
+static void
+test_basic(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[3];
+	struct bounce_rcpt f[1];
+	struct buf out;
+	char bnd[128], p[8192], want[256];
+
+	env_init(&env, rc, 3);
+	rc[0].addr = "x@tern.test", rc[0].state = SPOOL_DONE;
+	rc[1].addr = "y@tern.test", rc[1].state = SPOOL_FAILED;
+	rc[2].addr = "z@tern.test", rc[2].state = SPOOL_DONE;
+	f[0] = fail(1, "5.1.1", "no such user");
+	buf_init(&out, OUTMAX);
+	tap_is_int(build(&env, f, 1, msg_plain, sizeof(msg_plain) - 1,
+	    &out), 0, "bounce_build succeeds");
+	dump("basic", &out);
+	tap_ok(strncmp(out.data, "From: Mail Delivery System "
+	    "<MAILER-DAEMON@tern.test>\n", 52) == 0,
+	    "From is the MAILER-DAEMON of me, first line");
+	tap_ok(has(out.data, "\nTo: <a@example.org>\n"), "To is rcpt_to");
+	tap_ok(has(out.data, "\nSubject: Undelivered Mail Returned to "
+	    "Sender\n"), "Subject says undelivered");
+	tap_ok(has(out.data, "\nDate: Thu, 26 Nov 2026 08:30:05 +0000\n"),
+	    "Date is now in RFC 5322 form");
+	(void)snprintf(want, sizeof(want), "\nMessage-ID: <%s.bounce@"
+	    "tern.test>\n", env.id);
+	tap_ok(has(out.data, want), "Message-ID is <id.bounce@me>");
+	tap_ok(has(out.data, "\nAuto-Submitted: auto-replied\n"),
+	    "Auto-Submitted: auto-replied (RFC 3834)");
+	tap_ok(has(out.data, "\nMIME-Version: 1.0\n"), "MIME-Version");
+	tap_ok(has(out.data, "\nContent-Type: multipart/report; "
+	    "report-type=delivery-status;\n\tboundary=\""),
+	    "multipart/report; report-type=delivery-status");
+	tap_ok(!has(out.data, "Content-Transfer-Encoding"),
+	    "7-bit content has no transfer encoding");
+	boundary(out.data, bnd, sizeof(bnd));
+	tap_ok(strlen(bnd) > 0 && strlen(bnd) <= 70, "boundary of 1-70 chars");
+	(void)snprintf(want, sizeof(want), "\n--%s--\n", bnd);
+	tap_ok(out.len > strlen(want) &&
+	    strcmp(out.data + out.len - strlen(want), want) == 0,
+	    "ends with the close delimiter");
+	tap_is_int((long long)count(out.data, bnd), 5,
+	    "boundary occurs only in Content-Type and 4 delimiters");
+	tap_ok(seven_bit(&out), "output is 7-bit, LF only");
+
+	part(out.data, 0, p, sizeof(p));
+	tap_ok(has(p, "Content-Type: text/plain; charset=us-ascii\n\n"),
+	    "part 1 is text/plain us-ascii");
+	tap_ok(has(p, "This is the mail system at host tern.test.\n"),
+	    "human part names the host");
+	tap_ok(has(p, "<y@tern.test>: no such user\n"),
+	    "human part names the failed recipient and why");
+	tap_ok(has(p, "(5.1.1: the mailbox does not exist)"),
+	    "human part explains the status in words");
+	tap_ok(!has(p, "x@tern.test") && !has(p, "z@tern.test"),
+	    "delivered recipients are not mentioned");
+	tap_ok(has(p, "headers of your message are attached"),
+	    "human part says what is attached");
+
+	part(out.data, 1, p, sizeof(p));
+	tap_ok(starts(p, "Content-Description: Delivery report\n"
+	    "Content-Type: message/delivery-status\n\n"),
+	    "part 2 is message/delivery-status");
+	tap_ok(has(p, "\n\nReporting-MTA: dns; tern.test\n"),
+	    "Reporting-MTA: dns; me");
+	tap_ok(has(p, "\nArrival-Date: Thu, 26 Nov 2026 07:00:00 +0000\n"),
+	    "Arrival-Date from env->arrival");
+	tap_ok(!has(p, "Original-Envelope-Id") &&
+	    !has(p, "Original-Recipient"), "no ENVID, no ORCPT fields");
+	tap_ok(has(p, "\n\nFinal-Recipient: rfc822; y@tern.test\n"
+	    "Action: failed\nStatus: 5.1.1\n"
+	    "Diagnostic-Code: smtp; no such user\n"
+	    "Last-Attempt-Date: Thu, 26 Nov 2026 08:30:05 +0000\n"),
+	    "per-recipient fields in order");
+	tap_is_int((long long)count(p, "Final-Recipient:"), 1,
+	    "one recipient block");
+
+	part(out.data, 2, p, sizeof(p));
+	tap_ok(starts(p, "Content-Description: Undelivered Message Headers\n"
+	    "Content-Type: text/rfc822-headers\n\nReceived: from x"),
+	    "part 3 is text/rfc822-headers with the header section");
+	tap_ok(has(p, "Subject: hello\n\tcontinued\nMessage-ID: "
+	    "<1@example.org>\n\n") && !has(p, "BODYMARK"),
+	    "whole header section, no body");
+	part(out.data, 3, p, sizeof(p));
+	tap_is_str(p, "", "no fourth part");
+	buf_free(&out);
+}
+
+static void
+test_dsn_params(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[4];
+	struct bounce_rcpt f[4];
+	struct buf out;
+	char p[8192];
+
+	env_init(&env, rc, 4);
+	env.envid = "QQ314159";
+	rc[0].addr = "a@tern.test", rc[0].orcpt = "rfc822;A+2Bext@tern.test";
+	rc[1].addr = "b@tern.test", rc[1].orcpt = "rfc822;b+ZZ@tern.test";
+	rc[2].addr = "c@tern.test", rc[2].orcpt = "rfc822;c+0A@tern.test";
+	rc[3].addr = "d@tern.test", rc[3].orcpt = "noseparator";
+	f[0] = fail(0, "5.1.1", "a");
+	f[1] = fail(1, "5.2.2", "b");
+	f[2] = fail(2, "5.1.1", "c");
+	f[3] = fail(3, "4.4.7", "d");
+	buf_init(&out, OUTMAX);
+	tap_is_int(build(&env, f, 4, msg_plain, sizeof(msg_plain) - 1,
+	    &out), 0, "bounce_build with ENVID and ORCPT succeeds");
+	dump("params", &out);
+	part(out.data, 1, p, sizeof(p));
+	tap_ok(has(p, "\n\nOriginal-Envelope-Id: QQ314159\n"
+	    "Reporting-MTA: dns; tern.test\n"),
+	    "Original-Envelope-Id comes first, as stored");
+	tap_ok(has(p, "\n\nOriginal-Recipient: rfc822;A+ext@tern.test\n"
+	    "Final-Recipient: rfc822; a@tern.test\n"),
+	    "Original-Recipient is the xtext-decoded ORCPT");
+	tap_ok(has(p, "Original-Recipient: rfc822;b+ZZ@tern.test\n"),
+	    "bad xtext is shown as stored");
+	tap_ok(has(p, "Original-Recipient: rfc822;c+0A@tern.test\n"),
+	    "xtext decoding to a control character is shown as stored");
+	tap_ok(!has(p, "noseparator"), "ORCPT without addr-type is left out");
+	tap_ok(has(p, "Status: 4.4.7\n"), "status 4.4.7 kept");
+	part(out.data, 0, p, sizeof(p));
+	tap_ok(has(p, "(4.4.7: the message stayed in the queue for too "
+	    "long)"), "4.4.7 explained");
+	tap_ok(has(p, "(5.2.2: the mailbox is full)"), "5.2.2 explained");
+	buf_free(&out);
+}
+
+static void
+test_notify(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[5];
+	struct bounce_rcpt f[5];
+	struct buf out;
+	size_t i;
+
+	env_init(&env, rc, 5);
+	rc[0].addr = "never@t", rc[0].notify = "NEVER";
+	rc[1].addr = "sd@t", rc[1].notify = "SUCCESS,DELAY";
+	rc[2].addr = "sf@t", rc[2].notify = "success,failure";
+	rc[3].addr = "f@t", rc[3].notify = "FAILURE";
+	rc[4].addr = "none@t";
+	for (i = 0; i < 5; i++)
+		f[i] = fail(i, "5.1.1", "x");
+	buf_init(&out, OUTMAX);
+	tap_is_int(build(&env, f, 5, msg_plain, sizeof(msg_plain) - 1,
+	    &out), 0, "bounce_build with NOTIFY succeeds");
+	tap_ok(!has(out.data, "never@t") && !has(out.data, "sd@t"),
+	    "NOTIFY=NEVER and a list without FAILURE are left out");
+	tap_ok(has(out.data, "rfc822; sf@t\n") && has(out.data,
+	    "rfc822; f@t\n") && has(out.data, "rfc822; none@t\n"),
+	    "FAILURE in any case, and no NOTIFY, are reported");
+	tap_is_int(build(&env, f, 2, msg_plain, sizeof(msg_plain) - 1,
+	    &out), 0, "nobody to report is not an error");
+	tap_is_int((long long)out.len, 0, "nobody to report: empty output");
+	tap_is_int(build(&env, f, 0, msg_plain, sizeof(msg_plain) - 1,
+	    &out), 0, "no records: success");
+	tap_is_int((long long)out.len, 0, "no records: empty output");
+	buf_free(&out);
+}
+
+static void
+test_pick(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[2];
+	struct bounce_rcpt f[5];
+	struct buf out;
+	char p[8192];
+
+	env_init(&env, rc, 2);
+	rc[0].addr = "r0@t";
+	rc[1].addr = "r1@t";
+	f[0] = fail(1, "5.1.1", "first try");
+	f[1] = fail(7, "5.1.1", "out of range");
+	f[2] = fail(1, "5.2.2", "second try");
+	f[3] = fail(0, "9.9.9", "bad status");
+	f[4] = fail(0, "5.1.1", "");
+	buf_init(&out, OUTMAX);
+	tap_is_int(build(&env, f, 5, msg_plain, sizeof(msg_plain) - 1,
+	    &out), 0, "bounce_build with repeated records succeeds");
+	part(out.data, 1, p, sizeof(p));
+	tap_ok(has(p, "Status: 5.2.2\nDiagnostic-Code: smtp; second try\n") &&
+	    !has(p, "first try"), "the last record of an index wins");
+	tap_ok(!has(out.data, "out of range"), "index past nrcpt ignored");
+	tap_ok(!has(out.data, "9.9.9"), "a bad status is ignored");
+	tap_ok(has(p, "Final-Recipient: rfc822; r0@t\nAction: failed\n"
+	    "Status: 5.1.1\nLast-Attempt-Date"),
+	    "no Diagnostic-Code without a text");
+	tap_ok(strstr(p, "r0@t") < strstr(p, "r1@t"),
+	    "recipients in envelope order");
+	part(out.data, 0, p, sizeof(p));
+	tap_ok(has(p, "<r0@t>: the mailbox does not exist\n"),
+	    "human part falls back to the status in words");
+	buf_free(&out);
+}
+
+static void
+test_full(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[1];
+	struct bounce_rcpt f[1];
+	struct buf out, big;
+	char p[8192];
+
+	env_init(&env, rc, 1);
+	env.ret = "FULL";
+	rc[0].addr = "r@t";
+	f[0] = fail(0, "5.1.1", "no");
+	buf_init(&out, OUTMAX);
+	tap_is_int(build(&env, f, 1, msg_plain, sizeof(msg_plain) - 1,
+	    &out), 0, "RET=FULL succeeds");
+	dump("full", &out);
+	part(out.data, 2, p, sizeof(p));
+	tap_ok(starts(p, FULLHDR), "RET=FULL returns message/rfc822");
+	tap_ok(starts(p, FULLHDR) && strcmp(p + strlen(FULLHDR), msg_plain) ==
+	    0, "the whole message, exactly");
+	part(out.data, 0, p, sizeof(p));
+	tap_ok(has(p, "Your message is attached below."),
+	    "human part says the message is attached");
+
+	/* Over 10 MB: headers only, and the report says so. */
+	buf_init(&big, BOUNCE_FULL_MAX + 4096);
+	(void)buf_appends(&big, "Subject: big\n\n");
+	while (big.len <= BOUNCE_FULL_MAX)
+		(void)buf_appends(&big, "0123456789012345678901234567890123456"
+		    "789012345678901234567890123456789012345678\n");
+	tap_is_int(build(&env, f, 1, big.data, big.len, &out), 0,
+	    "RET=FULL of a message over 10 MB succeeds");
+	part(out.data, 2, p, sizeof(p));
+	tap_is_str(p, "Content-Description: Undelivered Message Headers\n"
+	    "Content-Type: text/rfc822-headers\n\nSubject: big\n\n",
+	    "over 10 MB: only the headers are returned");
+	part(out.data, 0, p, sizeof(p));
+	tap_ok(has(p, "too large to return whole"),
+	    "over 10 MB: the human part says so");
+	buf_free(&big);
+
+	/* A small out->max gets the headers rather than failing. */
+	buf_free(&out);
+	buf_init(&out, 70000);
+	buf_init(&big, 30000);
+	(void)buf_appends(&big, "Subject: mid\n\n");
+	while (big.len < 20000)
+		(void)buf_appends(&big, "a line of the body of the message\n");
+	tap_is_int(build(&env, f, 1, big.data, big.len, &out), 0,
+	    "RET=FULL with a small buffer succeeds");
+	buf_free(&big);
+	tap_ok(has(out.data, "text/rfc822-headers"),
+	    "a message that does not fit is returned as headers");
+	buf_free(&out);
+	buf_init(&out, 100);
+	errno = 0;
+	tap_is_int(build(&env, f, 1, msg_plain, sizeof(msg_plain) - 1,
+	    &out), -1, "a buffer too small for the report fails");
+	tap_ok(errno == E2BIG && out.len == 0, "... with E2BIG, empty");
+	buf_free(&out);
+}
+
+static void
+test_headers(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[1];
+	struct bounce_rcpt f[1];
+	struct buf out, h;
+	static char p[BOUNCE_HEADERS_MAX + 8192];
+	const char *body;
+	size_t len;
+
+	env_init(&env, rc, 1);
+	rc[0].addr = "r@t";
+	f[0] = fail(0, "5.1.1", "no");
+	buf_init(&out, OUTMAX);
+	buf_init(&h, 4 * BOUNCE_HEADERS_MAX);
+	while (h.len < BOUNCE_HEADERS_MAX + 100)
+		(void)buf_appends(&h, "X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+		    "\tbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n");
+	(void)buf_appends(&h, "\nBODYMARK\n");
+	tap_is_int(build(&env, f, 1, h.data, h.len, &out), 0,
+	    "a long header section succeeds");
+	part(out.data, 2, p, sizeof(p));
+	body = strstr(p, "\n\n");
+	len = body ? strlen(body + 2) : 0;
+	tap_ok(body != NULL && len > 0 && len <= BOUNCE_HEADERS_MAX + 1,
+	    "long headers are cut to BOUNCE_HEADERS_MAX");
+	tap_ok(body != NULL && strcmp(body + 2 + len - 3, "b\n\n") == 0,
+	    "cut after a whole field (not inside a folded one)");
+	part(out.data, 0, p, sizeof(p));
+	tap_ok(has(p, "was cut short"), "the human part says it was cut");
+
+	/* Headers only, no blank line: everything is the header section. */
+	tap_is_int(build(&env, f, 1, "Subject: x\nFrom: y", 18, &out), 0,
+	    "a message without a body succeeds");
+	part(out.data, 2, p, sizeof(p));
+	tap_ok(has(p, "\n\nSubject: x\nFrom: y\n\n"),
+	    "no body: all of it returned, line end added");
+	tap_is_int(build(&env, f, 1, "\nbody only\n", 11, &out), 0,
+	    "a message without headers succeeds");
+	part(out.data, 2, p, sizeof(p));
+	tap_ok(!has(p, "body only"), "no headers: empty header part");
+
+	tap_is_int(build(&env, f, 1, "", 0, &out), 0,
+	    "an empty message succeeds");
+	part(out.data, 2, p, sizeof(p));
+	tap_ok(has(p, "text/rfc822-headers\n\n") && !has(p, ":  "),
+	    "empty message: an empty header part");
+	env.ret = "FULL";
+	tap_is_int(build(&env, f, 1, "", 0, &out), 0,
+	    "an empty message with RET=FULL succeeds");
+	part(out.data, 2, p, sizeof(p));
+	tap_is_str(p, FULLHDR, "empty message: an empty message/rfc822");
+	env.ret = NULL;
+
+	/* 8-bit header bytes are declared, at the top and in the part. */
+	tap_is_int(build(&env, f, 1, "Subject: caf\xc3\xa9\n\nx\n", 18,
+	    &out), 0, "an 8-bit header section succeeds");
+	part(out.data, 2, p, sizeof(p));
+	tap_ok(has(p, "Content-Type: text/rfc822-headers\n"
+	    "Content-Transfer-Encoding: 8bit\n\n"), "8-bit part declared 8bit");
+	tap_ok(has(out.data, "\tboundary=\"") && strstr(out.data,
+	    "\nContent-Transfer-Encoding: 8bit\n\nThis is a MIME") != NULL,
+	    "8-bit content: top level declared 8bit");
+
+	/* The message is gone: report without a third part. */
+	tap_is_int(build(&env, f, 1, NULL, 0, &out), 0,
+	    "a lost message still gives a report");
+	part(out.data, 2, p, sizeof(p));
+	tap_is_str(p, "", "lost message: no third part");
+	tap_ok(has(out.data, "could not be read any more"),
+	    "lost message: the human part says so");
+	buf_free(&h);
+	buf_free(&out);
+}
+
+static void
+test_hostile(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[1];
+	struct bounce_rcpt f[1];
+	struct buf out;
+
+	env_init(&env, rc, 1);
+	env.envid = "id\twith\x1b" "esc";
+	rc[0].addr = "evil\x01\xff@t";
+	f[0] = fail(0, "5.1.1", "text\x7f\x80");
+	buf_init(&out, OUTMAX);
+	tap_is_int(bounce_build(&env, f, 1, -1, "me\x02", "to\x03", NOW, &out),
+	    0, "control bytes everywhere still build");
+	tap_ok(seven_bit(&out), "control and 8-bit bytes do not get out");
+	tap_ok(has(out.data, "Original-Envelope-Id: id?with?esc\n") &&
+	    has(out.data, "Final-Recipient: rfc822; evil??@t\n") &&
+	    has(out.data, "Diagnostic-Code: smtp; text??\n") &&
+	    has(out.data, "MAILER-DAEMON@me?>") && has(out.data, "To: <to?>"),
+	    "they become '?'");
+	buf_free(&out);
+}
+
+static void
+test_record(void)
+{
+	char id[QID_LEN + 1], path[PATH_MAX + 64], big[1000];
+	struct bounce_rcpt *r;
+	struct stat st;
+	size_t n;
+	int fd;
+
+	qid_new(id);
+	(void)snprintf(path, sizeof(path), "%s/bounce/%s", tmp, id);
+	tap_is_int(bounce_read(tmp, id, 10, &r, &n), 0, "no file: 0");
+	tap_ok(r == NULL && n == 0, "no file: nothing out");
+	tap_is_int(bounce_record(tmp, id, 3, "5.1.1", "no such user"), 0,
+	    "bounce_record appends");
+	tap_ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
+	    "bounce file has mode 0600");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[5] = '\t';
+	tap_is_int(bounce_record(tmp, id, 0, "4.4.7", big), 0,
+	    "a long text is accepted");
+	tap_is_int(bounce_record(tmp, id, 3, "5.2.2", "full"), 0,
+	    "the same index again");
+	tap_is_int(bounce_record(tmp, id, 12, "5.1.1", NULL), 0,
+	    "an index past nrcpt, NULL text");
+	errno = 0;
+	tap_ok(bounce_record(tmp, id, 1, "5.1", "x") == -1 && errno == EINVAL,
+	    "status without detail: EINVAL");
+	tap_ok(bounce_record(tmp, id, 1, "6.1.1", "x") == -1 &&
+	    bounce_record(tmp, id, 1, "5.1.1000", "x") == -1 &&
+	    bounce_record(tmp, id, 1, "5.1.1.1", "x") == -1 &&
+	    bounce_record(tmp, id, 1, "5..1", "x") == -1,
+	    "bad class, long detail, extra part, empty part: refused");
+	tap_ok(bounce_record(tmp, "../../etc", 1, "5.1.1", "x") == -1 &&
+	    errno == EINVAL, "an id that is not a queue id: EINVAL");
+	tap_is_int(bounce_read(tmp, id, 10, &r, &n), 1, "bounce_read finds it");
+	tap_is_int((long long)n, 2, "two records: last wins, range checked");
+	if (n == 2) {
+		tap_ok(r[0].index == 0 && r[1].index == 3,
+		    "records sorted by index");
+		tap_is_int((long long)strlen(r[0].text), BOUNCE_TEXT_MAX,
+		    "text cut at BOUNCE_TEXT_MAX");
+		tap_ok(r[0].text[5] == '?', "control characters become '?'");
+		tap_is_str(r[1].status, "5.2.2", "last record wins: status");
+		tap_is_str(r[1].text, "full", "last record wins: text");
+	}
+	free(r);
+
+	/* A torn record (no final NUL) is cut before the next append. */
+	fd = open(path, O_WRONLY | O_APPEND);
+	(void)write(fd, "5\0" "5.1.1\0" "torn", 12);
+	close(fd);
+	tap_is_int(bounce_record(tmp, id, 6, "5.1.2", "after"), 0,
+	    "append after a torn record");
+	tap_is_int(bounce_read(tmp, id, 10, &r, &n), 1, "read after repair");
+	tap_ok(n == 3 && r[2].index == 6 && strcmp(r[2].text, "after") == 0,
+	    "the torn record is gone, the new one is whole");
+	free(r);
+
+	/* Zeros (a crash can leave them) cost only themselves. */
+	fd = open(path, O_WRONLY | O_APPEND);
+	(void)write(fd, "\0\0\0\0\0", 5);
+	close(fd);
+	tap_is_int(bounce_record(tmp, id, 7, "5.1.1", "z"), 0,
+	    "append after zeros");
+	tap_is_int(bounce_read(tmp, id, 10, &r, &n), 1, "read after zeros");
+	tap_ok(n == 4 && r[3].index == 7, "records after zeros are found");
+	free(r);
+
+	/* The bounce file is never followed through a symlink. */
+	qid_new(id);
+	(void)snprintf(path, sizeof(path), "%s/bounce/%s", tmp, id);
+	(void)symlink("/etc/passwd", path);
+	tap_ok(bounce_record(tmp, id, 0, "5.1.1", "x") == -1 &&
+	    errno == ELOOP, "bounce_record refuses a symlink");
+	tap_ok(bounce_read(tmp, id, 1, &r, &n) == -1 && errno == ELOOP,
+	    "bounce_read refuses a symlink");
+}
+
+/* Remove the bounce files and the two directories. */
+static void
+cleanup(const char *bdir)
+{
+	char path[PATH_MAX * 2];
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(bdir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			(void)snprintf(path, sizeof(path), "%s/%s", bdir,
+			    de->d_name);
+			(void)unlink(path);
+		}
+		closedir(d);
+	}
+	(void)rmdir(bdir);
+	(void)rmdir(tmp);
+}
+
+int
+main(void)
+{
+	const char *t = getenv("TMPDIR");
+	char bdir[PATH_MAX + 16];
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	(void)snprintf(tmp, sizeof(tmp), "%s/test-bounce.XXXXXX",
+	    t && *t ? t : "/tmp");
+	if (mkdtemp(tmp) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	(void)snprintf(bdir, sizeof(bdir), "%s/bounce", tmp);
+	(void)mkdir(bdir, 0700);
+	test_basic();
+	test_dsn_params();
+	test_notify();
+	test_pick();
+	test_full();
+	test_headers();
+	test_hostile();
+	test_record();
+	cleanup(bdir);
+	return tap_done();
+}
