@@ -1,0 +1,2 @@
+# ucspi/: tern-listen (TCP listener, UCSPI environment, limits).
+PROGS += ucspi/tern-listen
