@@ -29,21 +29,14 @@ def mount_tmpfs(path, size="512k"):
 def fill(path):
     """Fill the filesystem at path; returns the filler's name."""
     f = os.path.join(path, "filler")
-    with open(f, "wb") as fh:
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for chunk in (65536, 4096, 512, 1):
         try:
             while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
+                os.write(fd, b"\0" * chunk)
         except OSError:
             pass
-    # Squeeze out the last blocks too.
-    with open(f, "ab") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 512)
-                fh.flush()
-        except OSError:
-            pass
+    os.close(fd)
     return f
 
 
