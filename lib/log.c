@@ -29,6 +29,9 @@ log_init(const char *prog, bool use_syslog)
  * Format the text, append ": strerror(err)" when err != 0, mark a cut
  * line with "...", and keep CR/LF out so one event stays one line.
  */
+static void log_emit(int, const char *, int, const char *, va_list)
+    __attribute__((format(printf, 4, 0)));
+
 static void
 log_emit(int pri, const char *level, int err, const char *fmt, va_list ap)
 {

@@ -45,6 +45,9 @@ listen_addr_parse(const char *host, const char *port,
 	return -1;
 }
 
+static int listen_err(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 listen_err(char *err, size_t errsz, const char *fmt, ...)
 {

@@ -17,6 +17,9 @@ tap_plan(int n)
 	fflush(stdout);
 }
 
+static bool tap_vok(bool, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static bool
 tap_vok(bool cond, const char *name, va_list ap)
 {
