@@ -5,7 +5,7 @@
 set -u
 
 PKGS="build-essential pkg-config libbsd-dev libssl-dev libunbound-dev
-libcrypt-dev libevent-dev mandoc perl python3 openssl procps util-linux"
+libcrypt-dev libevent-dev libnss-wrapper mandoc perl python3 openssl procps util-linux"
 
 missing=""
 for p in $PKGS; do
