@@ -7,10 +7,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alias.h"
+#include "cfg.h"
 #include "log.h"
 #include "paths.h"
 #include "priv.h"
 #include "qctl.h"
+#include "rcpt.h"
 
 /* A subcommand: run once (all) or once per id argument (one). */
 struct cmd {
@@ -34,9 +37,68 @@ static const struct cmd cmds[] = {
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: tern-qctl list | flush\n"
+	fprintf(stderr, "usage: tern-qctl list | flush | newaliases\n"
 	    "       tern-qctl show | delete | hold | release id ...\n");
 	return QCTL_PERM;
+}
+
+/* The aliases table is read at every delivery: only check it here. */
+static int
+check_aliases(const char *dir)
+{
+	struct aliastab	 tab;
+	const char	*err;
+	char		*data;
+	size_t		 len, line;
+	int		 r;
+
+	if ((r = cfg_read_file(dir, "aliases", CFG_TABLE_MAX, true, &data,
+	    &len)) == -1) {
+		log_fatal("unable to read %s/aliases", dir);
+		return QCTL_TEMP;
+	}
+	if (r == 0) {
+		printf("%s/aliases: absent, no aliases\n", dir);
+		return QCTL_OK;
+	}
+	r = alias_parse(data, len, &tab, &line, &err);
+	free(data);
+	if (r == -1) {
+		log_fatalx("%s/aliases line %zu: %s", dir, line, err);
+		return errno == ENOMEM ? QCTL_TEMP : QCTL_PERM;
+	}
+	printf("%s/aliases: %zu aliases, read directly at every delivery\n",
+	    dir, tab.n);
+	alias_free(&tab);
+	return QCTL_OK;
+}
+
+/*
+ * newaliases: compile control/recipients (the hash-free list of virtual
+ * users that tern-smtpd reads) from control/passwd, and check aliases.
+ * Not dropped to the queue user: root (or the owner of the tables)
+ * must read passwd and write the control directory.
+ */
+static int
+cmd_newaliases(void)
+{
+	const char	*dir = paths_control(), *err;
+	size_t		 n, line;
+	int		 e;
+
+	if (rcpt_compile(dir, &n, &line, &err) == -1) {
+		e = errno;
+		if (line != 0)
+			log_fatalx("%s/passwd line %zu: %s: %s/" RCPT_FILE
+			    " not changed", dir, line, err, dir);
+		else
+			log_fatal("%s: %s/" RCPT_FILE " not changed", err, dir);
+		return e == EINVAL || e == E2BIG ? QCTL_PERM : QCTL_TEMP;
+	}
+	printf("%s/" RCPT_FILE ": %zu address%s from %s/passwd\n", dir, n,
+	    n == 1 ? "" : "es", dir);
+	return qctl_worst(check_aliases(dir), fflush(stdout) == EOF ?
+	    QCTL_TEMP : QCTL_OK);
 }
 
 static int
@@ -121,8 +183,8 @@ main(int argc, char **argv)
 	memset(&q, 0, sizeof(q));
 	/* sendmail's companions: options they may be given are ignored. */
 	if (strcmp(prog, "newaliases") == 0) {
-		printf("tern reads aliases directly; nothing to compile\n");
-		return fflush(stdout) == EOF ? QCTL_TEMP : QCTL_OK;
+		log_init("newaliases", false);
+		return cmd_newaliases();
 	}
 	if (strcmp(prog, "mailq") == 0) {
 		log_init("mailq", false);
@@ -131,6 +193,8 @@ main(int argc, char **argv)
 	log_init("tern-qctl", false);
 	if (argc < 2)
 		return usage();
+	if (strcmp(argv[1], "newaliases") == 0)
+		return argc == 2 ? cmd_newaliases() : usage();
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return run(&q, &cmds[i], argc - 2, argv + 2);

@@ -2,7 +2,8 @@
 # install.sh: `make install` / `make uninstall`.  Arguments: [-u] DESTDIR
 # BINDIR SBINDIR LIBEXECDIR MANDIR CONTROLDIR SPOOLDIR.  Ownership and the
 # set-user-ID bit of tern-queue are applied only when run as root and the
-# user ternq exists; otherwise the commands to do it are printed.
+# user ternq exists, the set-group-ID bit of tern-checkpass only when the
+# group ternauth exists; otherwise the commands to do it are printed.
 set -eu
 
 uninstall=0
@@ -10,10 +11,10 @@ if [ "$1" = -u ]; then uninstall=1; shift; fi
 D=$1 BINDIR=$2 SBINDIR=$3 LIBEXECDIR=$4 MANDIR=$5 CONTROLDIR=$6 SPOOLDIR=$7
 
 # Programs users and scripts call / daemons and helpers.
-SBIN="sendmail tern-send tern-qctl"
+SBIN="sendmail tern-send tern-qctl tern-passwd"
 SBIN_LINKS="tern-inject=sendmail"
 BIN_LINKS="mailq=../sbin/tern-qctl newaliases=../sbin/tern-qctl"
-LIBEXEC="tern-queue tern-lspawn tern-local"
+LIBEXEC="tern-queue tern-lspawn tern-local tern-checkpass"
 
 if [ $uninstall = 1 ]; then
 	for p in $SBIN; do rm -f "$D$SBINDIR/$p"; done
@@ -62,5 +63,22 @@ else
 install: as root, once the users exist (see INSTALL), run:
   chown -R ternq:ternq $SPOOLDIR
   chown ternq:ternq $LIBEXECDIR/tern-queue && chmod 4711 $LIBEXECDIR/tern-queue
+EOT
+fi
+
+# tern-checkpass alone may read the password hashes (like PAM's
+# unix_chkpwd): setgid ternauth, and passwd root:ternauth 0640.
+if [ "$(id -u)" = 0 ] && [ -z "$D" ] && getent group ternauth >/dev/null; then
+	chown root:ternauth "$LIBEXECDIR/tern-checkpass"
+	chmod 2755 "$LIBEXECDIR/tern-checkpass"
+	if [ -f "$CONTROLDIR/passwd" ]; then
+		chown root:ternauth "$CONTROLDIR/passwd"
+		chmod 0640 "$CONTROLDIR/passwd"
+	fi
+else
+	cat <<EOT
+install: as root, once the group ternauth exists (see INSTALL), run:
+  chown root:ternauth $LIBEXECDIR/tern-checkpass && chmod 2755 $LIBEXECDIR/tern-checkpass
+  chown root:ternauth $CONTROLDIR/passwd && chmod 0640 $CONTROLDIR/passwd
 EOT
 fi

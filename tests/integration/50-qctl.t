@@ -206,10 +206,49 @@ with t.Instance() as inst:
         return re.sub(rb"^(\S+) +\S+ ", rb"\1 AGE ", out, flags=re.M)
     t.is_(no_age(r1.stdout), no_age(r2.stdout),
           "mailq prints what tern-qctl list does")
-    r = inst.run([os.path.join(links, "newaliases")])
-    t.is_((r.returncode, r.stdout.decode()),
-          (0, "tern reads aliases directly; nothing to compile\n"),
-          "newaliases says there is nothing to compile")
+    # newaliases compiles control/recipients from control/passwd
+    inst.add_vuser("Zed@tern.test", password_hash="$6$salt$secrethash")
+    inst.add_vuser("amy@tern.test", password_hash="!")
+    inst.set("aliases", "root: amy@tern.test\nlist: a, b\n")
+    recipients = os.path.join(inst.control, "recipients")
+    r = inst.run([os.path.join(links, "newaliases"), "-v"])
+    t.is_(r.returncode, 0, "newaliases exits 0")
+    out = r.stdout.decode()
+    t.ok("recipients: 2 addresses from" in out,
+         "newaliases says how many addresses it compiled")
+    t.ok("aliases: 2 aliases" in out, "newaliases checks the aliases")
+    with open(recipients) as f:
+        text = f.read()
+    t.is_([ln for ln in text.splitlines() if not ln.startswith("#")],
+          ["amy@tern.test", "zed@tern.test"],
+          "recipients: the addresses, lowercased and sorted")
+    t.ok("secrethash" not in text and "$6$" not in text,
+         "recipients holds no hash")
+    t.is_(os.stat(recipients).st_mode & 0o7777, 0o644,
+          "recipients is mode 0644")
+    t.ok(not [n for n in os.listdir(inst.control) if "tmp" in n],
+         "no temporary file is left behind")
+    with open(os.path.join(inst.control, "passwd"), "a") as f:
+        f.write("broken line\n")
+    r = inst.run(["tern-qctl", "newaliases"])
+    t.is_(r.returncode, 100, "a bad passwd line: exit 100")
+    t.ok(b"passwd line 3" in r.stderr, "the bad line is named")
+    with open(recipients) as f:
+        t.is_(f.read(), text, "recipients is unchanged after an error")
+    os.unlink(os.path.join(inst.control, "passwd"))
+    inst.set("aliases", "list: a, b\nlist: c\n")
+    r = inst.run(["tern-qctl", "newaliases"])
+    t.is_(r.returncode, 100, "a duplicate alias: exit 100")
+    with open(recipients) as f:
+        t.is_([ln for ln in f.read().splitlines() if not ln.startswith("#")],
+              [], "without passwd, recipients is empty")
+    r = inst.run(["tern-qctl", "newaliases", "x"])
+    t.is_(r.returncode, 100, "tern-qctl newaliases takes no argument")
+    os.chmod(inst.control, 0o555)
+    r = inst.run(["tern-qctl", "newaliases"])
+    if os.geteuid() != 0:
+        t.is_(r.returncode, 111, "an unwritable control dir: exit 111")
+    os.chmod(inst.control, 0o755)
 
     # an empty queue
     qctl(inst, "delete", b)

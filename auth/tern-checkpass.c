@@ -1,0 +1,61 @@
+/* tern-checkpass: checkpassword against the tern passwd table. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checkpass.h"
+#include "log.h"
+#include "paths.h"
+
+/* Run with a login on fd 3: exec argv[1..] as the user, or exit 1/2/111. */
+int
+main(int argc, char **argv)
+{
+	struct cp_cred	 c;
+	struct vuser	 v;
+	char		 buf[CP_INPUT_MAX + 1], strs[CP_ENTRY_MAX];
+	char		 esc[300];
+	const char	*why = "";
+	size_t		 len;
+	int		 rv;
+
+	log_init("tern-checkpass", false);
+	if (argc < 2) {
+		fprintf(stderr, "usage: tern-checkpass prog [args ...] "
+		    "3< login\n");
+		return CP_EXIT_MISUSE;
+	}
+	if (cp_read_input(3, buf, &len) == -1) {
+		log_fatal("unable to read fd 3");
+		explicit_bzero(buf, sizeof(buf));
+		return errno == EBADF || errno == ETIMEDOUT ? CP_EXIT_MISUSE :
+		    CP_EXIT_TEMP;
+	}
+	(void)close(3);
+	if (cp_parse(buf, len, &c, &why) == -1) {
+		explicit_bzero(buf, sizeof(buf));
+		log_fatalx("malformed fd 3 data: %s", why);
+		return CP_EXIT_MISUSE;
+	}
+	log_esc(esc, sizeof(esc), c.user, strlen(c.user));
+	rv = cp_check(paths_control(), &c, &v, strs, sizeof(strs), &why);
+	explicit_bzero(buf, sizeof(buf));
+	if (rv != 0) {
+		explicit_bzero(strs, sizeof(strs));
+		if (rv == CP_EXIT_TEMP)
+			log_fatal("user=\"%s\" %s", esc, why);
+		else
+			log_warnx("login failed user=\"%s\": %s", esc, why);
+		return rv;
+	}
+	explicit_bzero((char *)v.hash, strlen(v.hash));
+	if (cp_become(&v, &why) == -1) {
+		log_fatal("user=\"%s\" %s", esc, why);
+		return CP_EXIT_TEMP;
+	}
+	log_info("login ok user=\"%s\" uid=%lu", esc, (unsigned long)v.uid);
+	execvp(argv[1], argv + 1);
+	log_fatal("unable to run %s", argv[1]);
+	return CP_EXIT_TEMP;
+}
