@@ -191,6 +191,16 @@ qc_copy_message(struct qcommit *q)
 			    "unable to write the message");
 	}
 	q->size = (off_t)(total + (unsigned long long)rl);
+	return QQ_OK;
+}
+
+/*
+ * The message is synced after the envelope was read, so that a queue id
+ * the caller chose (qc_take_id) costs no second fsync.
+ */
+static int
+qc_sync_message(struct qcommit *q)
+{
 	if (fsync(q->mfd) == -1)
 		return qc_io_fail(q, QQ_SYNC, "unable to sync the message");
 	return QQ_OK;
@@ -214,7 +224,12 @@ qc_env_record(struct qcommit *q, struct qc_scan *st, char *rec, size_t len)
 {
 	size_t i;
 
-	if (len == 0 || st->nrec == 0) {
+	if (len > 0 && rec[0] == 'I' && st->nrec == 1) {
+		/* the caller's queue id, right after F (qc_take_id) */
+		if (len != QID_LEN + 1)
+			return qc_fail(q, QQ_BADENV,
+			    "bad envelope: malformed queue id", 0);
+	} else if (len == 0 || st->nrec == 0) {
 		if (len == 0 && st->nrec > 0)
 			st->end = true;
 		else if (len == 0 || rec[0] != 'F')
@@ -347,6 +362,53 @@ qc_write_env(struct qcommit *q)
 	return QQ_OK;
 }
 
+/* Is name in use in spool directory dir?  (lstat: links count too.) */
+static bool
+qc_id_taken(const char *dir, const char *id)
+{
+	char path[64];
+	struct stat st;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, id);
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/*
+ * An "I<id>" record right after F: the caller (tern-smtpd) chose the
+ * queue id, so its Received line and reply name the real one.  Take
+ * the record out of the input (the file has its own I record), patch
+ * the id into the Received line already written, and refuse an id that
+ * is in use anywhere in the spool (exit 62): it is never overwritten.
+ */
+static int
+qc_take_id(struct qcommit *q, bool *fixed)
+{
+	char *d = q->in.data, *rec;
+	size_t flen = strlen(d) + 1, ilen;
+	off_t off = (off_t)strlen(QCOMMIT_RCVD_PREFIX);
+
+	*fixed = false;
+	rec = d + flen;
+	if (flen >= q->in.len || rec[0] != 'I')
+		return QQ_OK;
+	ilen = strlen(rec) + 1;
+	if (ilen != QID_LEN + 2 || !qid_valid(rec + 1))
+		return qc_fail(q, QQ_BADENV, "bad envelope: bad queue id", 0);
+	if (qc_id_taken(SPOOL_MESS, rec + 1) ||
+	    qc_id_taken(SPOOL_ENV, rec + 1) ||
+	    qc_id_taken(SPOOL_HOLD, rec + 1) ||
+	    qc_id_taken(SPOOL_BOUNCE, rec + 1))
+		return qc_fail(q, QQ_CREATE, "queue id in use", EEXIST);
+	memcpy(q->id, rec + 1, QID_LEN + 1);
+	memmove(rec, rec + ilen, q->in.len - flen - ilen);
+	buf_truncate(&q->in, q->in.len - ilen);
+	q->sender = q->in.data + 1;
+	if (pwrite(q->mfd, q->id, QID_LEN, off) != QID_LEN)
+		return qc_io_fail(q, QQ_WRITE, "unable to write the queue id");
+	*fixed = true;
+	return QQ_OK;
+}
+
 /*
  * mess/<id> exists already: take a new id.  Ids have a fixed length, so
  * the Received line and the I record are patched in place (the tmp
@@ -369,7 +431,7 @@ qc_relabel(struct qcommit *q)
 }
 
 static int
-qc_link(struct qcommit *q)
+qc_link(struct qcommit *q, bool fixed)
 {
 	char path[64];
 	int tries, code;
@@ -378,6 +440,8 @@ qc_link(struct qcommit *q)
 		(void)snprintf(path, sizeof(path), "%s/%s", SPOOL_MESS, q->id);
 		if (link(q->mtmp, path) == 0)
 			break;
+		if (errno == EEXIST && fixed)
+			return qc_fail(q, QQ_CREATE, "queue id in use", errno);
 		if (errno != EEXIST || tries >= QCOMMIT_TRIES)
 			return qc_fail(q, QQ_LINK,
 			    "unable to link the message into mess/", errno);
@@ -440,14 +504,17 @@ qc_undo(struct qcommit *q)
 int
 qcommit_run(struct qcommit *q)
 {
+	bool fixed = false;
 	int code;
 
 	if ((code = qc_create(q)) == QQ_OK &&
 	    (code = qc_copy_message(q)) == QQ_OK &&
 	    (code = qcommit_read_env(q)) == QQ_OK &&
+	    (code = qc_take_id(q, &fixed)) == QQ_OK &&
+	    (code = qc_sync_message(q)) == QQ_OK &&
 	    (code = qc_build_env(q)) == QQ_OK &&
 	    (code = qc_write_env(q)) == QQ_OK &&
-	    (code = qc_link(q)) == QQ_OK &&
+	    (code = qc_link(q, fixed)) == QQ_OK &&
 	    (code = qc_publish(q)) == QQ_OK)
 		return QQ_OK;
 	qc_undo(q);

@@ -264,9 +264,51 @@ def test_big(inst):
        hashlib.sha256(msg).digest(), "the 20 MB message is stored intact")
 
 
+def test_caller_id(inst):
+    """An I<qid> record right after F: the caller chose the id."""
+    for n in ls(inst, "env") + ls(inst, "mess"):
+        for sub in ("env", "mess"):
+            if os.path.exists(os.path.join(inst.spool, sub, n)):
+                os.unlink(os.path.join(inst.spool, sub, n))
+    qid = "1lgfpi29hct550t8"
+    msg = ternlib.message(subject="caller id")
+    code, err = inst.queue_raw(msg, b"Fa@example.org\0I" + qid.encode() +
+                               b"\0Ex\0Tu@tern.test\0\0")
+    is_(code, 0, "an envelope with I<qid> after F is queued")
+    is_(ls(inst, "env"), [qid], "under the id the caller gave")
+    env = read(inst, "env", qid).split(b"\0") if code == 0 else []
+    is_(env[1:2] + env[4:7], [b"I" + qid.encode(), b"Fa@example.org",
+                              b"Ex", b"Tu@tern.test"],
+        "the file has one I record, in its place; the input's is gone")
+    m = RCVD.match(read(inst, "mess", qid)) if code == 0 else None
+    ok(m is not None and m.group(1) == qid.encode(),
+       "the Received line names the caller's id")
+    code, err = inst.queue_raw(msg, b"Fa@example.org\0I" + qid.encode() +
+                               b"\0Tv@tern.test\0\0")
+    ok(code == 62 and b"in use" in err and ls(inst, "env") == [qid] and
+       read(inst, "env", qid).split(b"\0")[6] == b"Tu@tern.test" and
+       not ls(inst, "tmp"), "the same id again: exit 62, nothing overwritten")
+    os.rename(os.path.join(inst.spool, "env", qid),
+              os.path.join(inst.spool, "hold", qid))
+    os.unlink(os.path.join(inst.spool, "mess", qid))
+    code, err = inst.queue_raw(msg, b"Fa@example.org\0I" + qid.encode() +
+                               b"\0Tv@tern.test\0\0")
+    ok(code == 62 and ls(inst, "env") == [] and ls(inst, "mess") == [],
+       "an id held in hold/ is in use too")
+    for env, why in ((b"Fa@b\0Ixyz\0Tc@d\0\0", "a malformed id"),
+                     (b"Fa@b\0I1lgfpi29hct550tw\0Tc@d\0\0", "a bad id"),
+                     (b"Fa@b\0Tc@d\0I1lgfpi29hct550t9\0\0", "I after T"),
+                     (b"Fa@b\0Ex\0I1lgfpi29hct550t9\0Tc@d\0\0",
+                      "I after E")):
+        code, err = inst.queue_raw(msg, env)
+        ok(code == 91 and not ls(inst, "tmp") and not ls(inst, "mess"),
+           "%s is a bad envelope (91)" % why)
+
+
 with Instance() as inst:
     test_queued(inst)
     test_dsn_records(inst)
+    test_caller_id(inst)
 with Instance() as inst:
     test_bad_envelopes(inst)
     test_long_addresses(inst)

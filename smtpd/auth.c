@@ -1,0 +1,241 @@
+/* auth: AUTH PLAIN and LOGIN (RFC 4954, RFC 4616). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smtpd.h"
+#include "replies.h"
+
+/* Decoded responses: a PLAIN response holds two names and a password. */
+#define SMTP_AUTH_DEC_MAX	(2 * SMTP_USER_MAX + SMTP_PASS_MAX + 3)
+
+static int
+smtp_b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+long
+smtp_b64_decode(const char *in, size_t len, char *out, size_t outsz)
+{
+	size_t i, j, o = 0, pad = 0;
+	unsigned long v;
+	int d;
+
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (len % 4 != 0)
+		return -1;
+	for (i = 0; i < len; i += 4) {
+		v = 0;
+		for (j = 0; j < 4; j++) {
+			if (in[i + j] == '=' && i + 4 == len && j >= 2 &&
+			    (j == 3 || in[i + 3] == '=')) {
+				pad++;
+				v <<= 6;
+				continue;
+			}
+			if (pad > 0 || (d = smtp_b64_val(in[i + j])) == -1)
+				return -1;
+			v = (v << 6) | (unsigned long)d;
+		}
+		if (o + 3 - pad > outsz - 1)
+			return -1;
+		out[o++] = (char)(v >> 16);
+		if (pad < 2)
+			out[o++] = (char)(v >> 8 & 0xff);
+		if (pad < 1)
+			out[o++] = (char)(v & 0xff);
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
+int
+smtp_plain_split(char *resp, size_t len, const char **user_out,
+    const char **pass_out)
+{
+	char *z, *u, *p;
+
+	if ((z = memchr(resp, '\0', len)) == NULL)
+		return -1;
+	u = z + 1;
+	if ((p = memchr(u, '\0', len - (size_t)(u - resp))) == NULL)
+		return -1;
+	p++;
+	/* the password runs to the end and holds no NUL */
+	if (memchr(p, '\0', len - (size_t)(p - resp)) != NULL || *u == '\0')
+		return -1;
+	if (*resp != '\0' && strcmp(resp, u) != 0)
+		return -1;
+	*user_out = u;
+	*pass_out = p;
+	return 0;
+}
+
+/* A login name we accept: printable, no blanks, not too long. */
+static bool
+smtp_user_ok(const char *u, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SMTP_USER_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * One base64 response: the initial one (ir) or after a 334 prompt.
+ * Decoded length, or -1 with the reply sent (501 for "*", bad base64).
+ */
+static long
+smtp_auth_resp(struct smtpd *s, const char *ir, const char *prompt,
+    char *out, size_t outsz)
+{
+	char *line;
+	size_t len;
+	int flags, r;
+	long n;
+
+	if (ir == NULL) {
+		smtp_reply(s, R_AUTH_CONT, prompt);
+		r = smtp_read_cmd(s, SMTP_AUTH_LINE_MAX, &line, &len, &flags);
+		if (r != 1)
+			return -1;
+		if (flags & (LINE_BARE_LF | LINE_BARE_CR | LINE_NUL)) {
+			smtp_reply(s, R_AUTH_SYNTAX);
+			return -1;
+		}
+		ir = line;
+	}
+	if (strcmp(ir, "*") == 0) {
+		smtp_reply(s, R_AUTH_CANCEL);
+		return -1;
+	}
+	if (strcmp(ir, "=") == 0)
+		return 0;
+	if ((n = smtp_b64_decode(ir, strlen(ir), out, outsz)) == -1)
+		smtp_reply(s, R_AUTH_B64);
+	return n;
+}
+
+/* Run the check and answer; too many failures end the session. */
+static void
+smtp_auth_check(struct smtpd *s, const char *user, const char *pass)
+{
+	unsigned delay;
+	int r;
+
+	r = s->ops->checkpass(s->ctx, user, pass);
+	if (r == 0) {
+		s->authed = true;
+		(void)strlcpy(s->user, user, sizeof(s->user));
+		smtp_reply(s, R_AUTH_OK);
+		return;
+	}
+	if (r == -1) {
+		smtp_reply(s, R_AUTH_TEMP);
+		return;
+	}
+	s->authfails++;
+	/* A growing delay slows down guessing over one connection. */
+	delay = s->cfg->authdelay << (s->authfails > 5 ? 5 : s->authfails - 1);
+	if (delay > 0 && s->ops->delay != NULL) {
+		(void)smtp_flush(s);
+		s->ops->delay(s->ctx, delay);
+	}
+	smtp_reply(s, R_AUTH_BAD);
+	if (s->authfails >= s->cfg->maxauthfail) {
+		smtp_reply(s, R_TOO_MANY_AUTH, s->cfg->me);
+		s->closing = true;
+	}
+}
+
+static void
+smtp_auth_plain(struct smtpd *s, const char *ir, char *dec, size_t decsz)
+{
+	const char *user, *pass;
+	long n;
+
+	if ((n = smtp_auth_resp(s, ir, "", dec, decsz)) == -1)
+		return;
+	if (smtp_plain_split(dec, (size_t)n, &user, &pass) == -1 ||
+	    !smtp_user_ok(user, strlen(user)) ||
+	    strlen(pass) > SMTP_PASS_MAX) {
+		smtp_reply(s, R_AUTH_SYNTAX);
+		return;
+	}
+	smtp_auth_check(s, user, pass);
+}
+
+static void
+smtp_auth_login(struct smtpd *s, const char *ir, char *dec, size_t decsz)
+{
+	char user[SMTP_USER_MAX + 1];
+	long n;
+
+	if ((n = smtp_auth_resp(s, ir, R_LOGIN_USER, dec, decsz)) == -1)
+		return;
+	if (!smtp_user_ok(dec, (size_t)n)) {
+		smtp_reply(s, R_AUTH_SYNTAX);
+		return;
+	}
+	memcpy(user, dec, (size_t)n + 1);
+	if ((n = smtp_auth_resp(s, NULL, R_LOGIN_PASS, dec, decsz)) == -1)
+		return;
+	if (memchr(dec, '\0', (size_t)n) != NULL || n > SMTP_PASS_MAX) {
+		smtp_reply(s, R_AUTH_SYNTAX);
+		return;
+	}
+	smtp_auth_check(s, user, dec);
+	explicit_bzero(user, sizeof(user));
+}
+
+void
+smtp_cmd_auth(struct smtpd *s, char *arg)
+{
+	char dec[SMTP_AUTH_DEC_MAX + 1];
+	char *mech = arg, *ir = NULL;
+	size_t n = strcspn(arg, " ");
+
+	if (s->authed) {
+		smtp_reply(s, R_AUTHED);
+		smtp_bad(s);
+		return;
+	}
+	if (!smtp_auth_offered(s)) {
+		smtp_reply(s, s->ops->checkpass != NULL && !s->tls ?
+		    R_AUTH_TLS : R_NOT_IMPL);
+		smtp_bad(s);
+		return;
+	}
+	if (arg[n] == ' ') {
+		arg[n] = '\0';
+		ir = arg + n + 1;
+		ir += strspn(ir, " ");
+	}
+	if (strcasecmp(mech, "PLAIN") == 0)
+		smtp_auth_plain(s, ir, dec, sizeof(dec));
+	else if (strcasecmp(mech, "LOGIN") == 0)
+		smtp_auth_login(s, ir, dec, sizeof(dec));
+	else {
+		smtp_reply(s, R_AUTH_MECH);
+		smtp_bad(s);
+	}
+	explicit_bzero(dec, sizeof(dec));
+}
