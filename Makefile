@@ -109,7 +109,7 @@ check: deps
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_abort=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	prove -j2 --exec '' $(PROVE_FLAGS) \
-		$(sort $(wildcard build/asan/tests/test-*)) \
+		$(UNIT_SRCS:tests/unit/%.c=build/asan/tests/%) \
 		$(sort $(wildcard tests/integration/*.t))
 
 BANNED := strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol|alloca

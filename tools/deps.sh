@@ -5,7 +5,8 @@
 set -u
 
 PKGS="build-essential pkg-config libbsd-dev libssl-dev libunbound-dev
-libcrypt-dev libevent-dev libnss-wrapper mandoc perl python3 openssl procps util-linux"
+libcrypt-dev libevent-dev libnss-wrapper mandoc perl python3 openssl procps util-linux
+nsd ldnsutils swaks dns-root-data"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,2 @@
+# resolve/: tern-resolve (libunbound MX/A/AAAA/TLSA over a pipe, and a CLI).
+PROGS += resolve/tern-resolve
