@@ -25,6 +25,7 @@ struct listen_cfg {
 	size_t		ip_max;		/* -i: of them from one address */
 	int		backlog;	/* -b */
 	bool		keepalive;	/* -k: SO_KEEPALIVE on connections */
+	bool		keep_root;	/* -R: root runs program as root */
 	const char	*port_file;	/* -P: write the bound port here */
 	const char	*over_prog;	/* -x: runs connections over a limit */
 	const char	*user;		/* -U: user to run as */

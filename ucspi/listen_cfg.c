@@ -123,6 +123,9 @@ listen_opt(struct listen_cfg *cfg, int c, const char *arg, char *err,
 	case 'k':
 		cfg->keepalive = true;
 		return 0;
+	case 'R':
+		cfg->keep_root = true;
+		return 0;
 	}
 	return listen_err(err, errsz, "unknown option");
 }
@@ -140,15 +143,19 @@ listen_cfg_parse(struct listen_cfg *cfg, int argc, char **argv, char *err,
 	listen_cfg_defaults(cfg);
 	optind = 0;	/* glibc: full reset, so parsing can run again */
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+b:c:g:i:kP:u:U:x:")) != -1) {
+	while ((c = getopt(argc, argv, "+b:c:g:i:kP:Ru:U:x:")) != -1) {
 		if (c == '?' || c == ':')
 			return listen_err(err, errsz, "bad option -%c",
 			    optopt >= 0x21 && optopt < 0x7f ? optopt : '?');
 		if (listen_opt(cfg, c, optarg, err, errsz) == -1)
 			return -1;
 	}
+	/* -R keeps root for the program: a user to become contradicts it. */
+	if (cfg->keep_root && (cfg->user != NULL || cfg->have_uid ||
+	    cfg->have_gid))
+		return listen_err(err, errsz, "-R excludes -U, -u and -g");
 	if (argc - optind < 3)
-		return listen_err(err, errsz, "usage: tern-listen [-k] "
+		return listen_err(err, errsz, "usage: tern-listen [-kR] "
 		    "[-b backlog] [-c n] [-i n] [-P file] [-u uid] [-g gid] "
 		    "[-U user] [-x program] host port program [arg ...]");
 	if (listen_addr_parse(argv[optind], argv[optind + 1], &cfg->addr,

@@ -31,8 +31,9 @@ std_fds_open(void)
 
 /*
  * The user to become: -U's uid and gid, each replaced by -u or -g.
- * Root must name both (no network-facing child runs as root); anybody
- * else keeps their own ids.  0 with *drop set, or -1 (logged).
+ * Root must name both (no network-facing child runs as root) unless -R
+ * says the program drops by itself; anybody else keeps their own ids.
+ * 0 with *drop set, or -1 (logged).
  */
 static int
 target_ids(const struct listen_cfg *cfg, uid_t *uid, gid_t *gid, bool *drop)
@@ -55,7 +56,7 @@ target_ids(const struct listen_cfg *cfg, uid_t *uid, gid_t *gid, bool *drop)
 		*uid = cfg->uid;
 	if (cfg->have_gid)
 		*gid = cfg->gid;
-	if (!priv_is_root())
+	if (!priv_is_root() || cfg->keep_root)
 		return 0;
 	if (cfg->user == NULL && (!cfg->have_uid || !cfg->have_gid)) {
 		log_fatalx("running as root: name the user to run as "
@@ -123,6 +124,9 @@ main(int argc, char **argv)
 	}
 	if (announce(&cfg, lfd) == -1)
 		return 111;
+	if (cfg.keep_root && priv_is_root())
+		log_info("-R: the program runs as root and must drop "
+		    "privileges by itself");
 	if (drop && priv_drop(uid, gid) == -1) {
 		log_fatal("unable to drop to uid %ld gid %ld", (long)uid,
 		    (long)gid);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tern-listen: the UCSPI environment on IPv4 and IPv6, fds and signals of
 the child, global and per-address limits with and without -x, reaping,
-SIGTERM/SIGINT, refusal of bad arguments, running out of fds, and (as
+SIGTERM/SIGINT, refusal of bad arguments, running out of fds, -R, and (as
 root) the drop to -U's user.
 """
 import os
@@ -360,6 +360,32 @@ def check_keepalive(t):
         lst.stop()
 
 
+def check_keep_root(t):
+    """-R: as root the program runs as root and the listener stays root;
+    as anybody else nothing changes.  -R with -U is a usage error."""
+    uid_sh = script(t, "uid.sh", "#!/bin/sh\nid -u\n")
+    lst = Listener(t, "127.0.0.1", ["-R"], [uid_sh])
+    if not ok(lst.port is not None, "-R: listener starts without -U"):
+        diag(lst.log())
+        return
+    s = lst.connect()
+    is_(read_all(s), b"%d\n" % os.geteuid(),
+        "-R: the program runs as %s" % ("root" if ROOT else "our own uid"))
+    s.close()
+    if ROOT:
+        with open("/proc/%d/status" % lst.p.pid) as f:
+            st = f.read()
+        uids = re.search(r"^Uid:\s+(.*)$", st, re.M).group(1).split()
+        is_(set(uids), {"0"}, "-R: the listener keeps root to start them")
+        ok("must drop privileges by itself" in lst.log(),
+           "-R: log says the program runs as root")
+    is_(lst.stop(), 0, "-R: SIGTERM: exit 0")
+    r = t.run(["tern-listen", "-R", "-U", "nobody", "127.0.0.1", "0",
+               "/bin/true"])
+    ok(r.returncode == 100 and b"-R excludes" in r.stderr,
+       "-R with -U is a usage error (100)")
+
+
 def check_bad_args(t):
     def run(args):
         r = t.run(["tern-listen"] + args)
@@ -399,5 +425,6 @@ with Instance() as t:
     check_missing_program(t)
     check_emfile(t)
     check_keepalive(t)
+    check_keep_root(t)
     check_bad_args(t)
 done()
