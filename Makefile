@@ -27,7 +27,7 @@ DEFS    := -D_GNU_SOURCE \
            -DTERN_QUEUEUSER='"$(QUEUEUSER)"'
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(DEFS) $(PKG_CFLAGS) -Ilib $(CFLAGS) -MMD -MP
-LDLIBS  := $(PKG_LIBS)
+LDLIBS  := -Wl,--as-needed $(PKG_LIBS)
 
 # Build trees: build/release (make, bin/ links to it) and build/asan (check).
 B       ?= build/release
@@ -60,7 +60,7 @@ all:
 	@for p in $(notdir $(PROGS)); do ln -sfn ../build/release/bin/$$p bin/$$p; done
 	@for l in $(LINKS); do ln -sfn $${l#*=} bin/$${l%%=*}; done
 
-build: pkgcheck $(PROG_BINS) $(UNIT_BINS)
+build: pkgcheck $(PROG_BINS)
 	@for l in $(LINKS); do ln -sfn $${l#*=} $(B)/bin/$${l%%=*}; done
 
 pkgcheck:
@@ -103,7 +103,7 @@ deps:
 # make check: a separate ASan+UBSan tree, then every unit and integration
 # test under prove.  Integration tests find the programs through TERN_BIN.
 check: deps
-	@$(MAKE) --no-print-directory build B=build/asan \
+	@$(MAKE) --no-print-directory build $(UNIT_BINS:build/release/%=build/asan/%) B=build/asan \
 		CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="-fsanitize=address,undefined"
 	TERN_BIN=$(CURDIR)/build/asan/bin TERN_SRC=$(CURDIR) \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_abort=1 \

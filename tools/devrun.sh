@@ -46,6 +46,24 @@ if [ ! -f "$ctl/passwd" ]; then
 	chmod 0640 "$ctl/passwd"
 fi
 [ "$(id -u)" = 0 ] && chown -R "$uid:$gid" "$home/spool" "$home/home"
+# tern-checkpass runs as the smtpd user here (no setgid install).
+[ "$(id -u)" = 0 ] && chown "$uid:$gid" "$ctl/passwd"
+
+# TLS: a self-signed certificate for localhost, made on first run.
+tls="$ctl/tls"
+if [ ! -f "$tls/default.pem" ]; then
+	mkdir -p "$tls"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,DNS:$domain,IP:127.0.0.1" \
+	    -days 365 -keyout "$tls/key.tmp" -out "$tls/cert.tmp" 2>/dev/null
+	cat "$tls/cert.tmp" "$tls/key.tmp" > "$tls/default.pem"
+	cp "$tls/cert.tmp" "$home/cert.pem"
+	rm -f "$tls/cert.tmp" "$tls/key.tmp"
+	chmod 0600 "$tls/default.pem"
+fi
+# The dev instance lets the demo user authenticate without TLS too, so
+# that plain clients can be tried; a real server leaves this out.
+[ -f "$ctl/authinsecure" ] || echo 1 > "$ctl/authinsecure"
 
 cat > "$home/env" <<EOT
 export TERN_CONTROL='$ctl'
@@ -56,6 +74,23 @@ export PATH='$top/bin':"\$PATH"
 EOT
 . "$home/env"
 
+TERN_CONTROL="$ctl" "$top/bin/tern-qctl" newaliases >/dev/null
+
+# The network servers, each under its own tern-listen on 127.0.0.1.
+if [ "$(id -u)" = 0 ]; then
+	L="-R"; T="-U nobody -u nobody"
+else
+	L=""; T=""
+fi
+pids=""
+"$top/bin/tern-listen" $L 127.0.0.1 2525 "$top/bin/tern-tlsd" -s -c "$tls" $T \
+    -- "$top/bin/tern-smtpd" -m mx & pids="$pids $!"
+"$top/bin/tern-listen" $L 127.0.0.1 2587 "$top/bin/tern-tlsd" -s -c "$tls" $T \
+    -- "$top/bin/tern-smtpd" -m submission & pids="$pids $!"
+"$top/bin/tern-listen" $L 127.0.0.1 2465 "$top/bin/tern-tlsd" -c "$tls" $T \
+    -- "$top/bin/tern-smtpd" -m submission & pids="$pids $!"
+trap 'kill $pids 2>/dev/null' EXIT INT TERM
+
 cat <<EOT
 tern dev instance in $home (domain $domain, demo user demo@$domain, password demo)
 
@@ -65,6 +100,12 @@ In another terminal:
   ls $md/new/          # the delivered message
   mailq                # what is still queued
 
+SMTP on 127.0.0.1: 2525 (MX, STARTTLS), 2587 (submission, STARTTLS+AUTH),
+2465 (submission, implicit TLS); certificate $home/cert.pem. Try:
+  swaks --server 127.0.0.1:2587 --tls --tls-verify --tls-ca-path $home/cert.pem \
+      --auth PLAIN --auth-user demo@$domain --auth-password demo \
+      --from demo@$domain --to demo@$domain
+
 tern-send runs below; ^C stops it.
 EOT
-exec "$top/bin/tern-send"
+"$top/bin/tern-send"
