@@ -14,7 +14,7 @@ D=$1 BINDIR=$2 SBINDIR=$3 LIBEXECDIR=$4 MANDIR=$5 CONTROLDIR=$6 SPOOLDIR=$7
 SBIN="sendmail tern-send tern-qctl tern-passwd"
 SBIN_LINKS="tern-inject=sendmail"
 BIN_LINKS="mailq=../sbin/tern-qctl newaliases=../sbin/tern-qctl"
-LIBEXEC="tern-queue tern-lspawn tern-local tern-checkpass"
+LIBEXEC="tern-queue tern-lspawn tern-local tern-checkpass tern-listen tern-tlsd tern-smtpd tern-resolve"
 
 if [ $uninstall = 1 ]; then
 	for p in $SBIN; do rm -f "$D$SBINDIR/$p"; done
