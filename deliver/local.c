@@ -13,6 +13,7 @@
 #include "local.h"
 #include "log.h"
 #include "maildir.h"
+#include "uniq.h"
 
 int
 local_set(struct local *l, int code, const char *status, const char *fmt,
@@ -117,21 +118,57 @@ local_prepare(struct local *l)
 	return 0;
 }
 
+/* The key for path, or NULL when the message is not a queued one. */
+static const char *
+maildir_key(const struct local *l, const char *path,
+    char key[UNIQ_KEY_LEN + 1])
+{
+	if (l->qid == NULL || !qid_valid(l->qid) ||
+	    uniq_key(key, l->qid, l->rcpt, path) == -1)
+		return NULL;
+	return key;
+}
+
+/* -c: 1 an earlier delivery is there, 0 not, -1 error (result set). */
+static int
+maildir_check(struct local *l, const char *path, const char *key)
+{
+	char name[256];
+	int r;
+
+	if (!l->check || key == NULL)
+		return 0;
+	r = maildir_find_key(path, key, l->prefix.data, l->prefix.len, name,
+	    sizeof(name));
+	if (r == -1)
+		return local_set(l, 111, "4.2.0", "cannot look for an earlier "
+		    "delivery: %s", strerror(errno));
+	return r;
+}
+
 int
 local_maildir(struct local *l, const char *path)
 {
-	char		name[256];
+	char		name[512], kbuf[UNIQ_KEY_LEN + 1];
+	const char	*key = maildir_key(l, path, kbuf);
 	struct stat	st;
-	int		e;
+	int		e, r;
 
+	if ((r = maildir_check(l, path, key)) != 0) {
+		if (r == 1) {
+			l->nfound++;
+			log_info("%s already delivered: %s", l->qid, key);
+		}
+		return r == 1 ? 0 : -1;
+	}
 	if (l->maildir != NULL && strcmp(path, l->maildir) == 0 &&
 	    stat(path, &st) == -1 && errno == ENOENT &&
 	    maildir_create(path) == -1)
 		return local_set(l, 111, "4.2.0", "cannot create the "
 		    "Maildir: %s", strerror(errno));
 	if (lseek(l->fd, 0, SEEK_SET) == -1 ||
-	    maildir_deliver(path, l->prefix.data, l->prefix.len, l->fd, name,
-	    sizeof(name)) == -1) {
+	    maildir_deliver_key(path, key, l->prefix.data, l->prefix.len,
+	    l->fd, name, sizeof(name)) == -1) {
 		e = errno;
 		if (e == EDQUOT)
 			return local_set(l, 111, "4.2.2", "mailbox over quota");
@@ -232,10 +269,10 @@ do_target(struct local *l, const struct fwd_target *t)
 static void
 summary(struct local *l)
 {
-	local_set(l, 0, "2.0.0", "delivered:%s%s%s", l->nmaildir ?
-	    " Maildir" : "", l->npipe ? " command" : "", l->nfwd ?
-	    " forwarded" : "");
-	if (l->nmaildir + l->npipe + (int)l->nfwd == 0)
+	local_set(l, 0, "2.0.0", "delivered:%s%s%s%s", l->nmaildir ?
+	    " Maildir" : "", l->nfound ? " already delivered" : "",
+	    l->npipe ? " command" : "", l->nfwd ? " forwarded" : "");
+	if (l->nmaildir + l->nfound + l->npipe + (int)l->nfwd == 0)
 		local_set(l, 0, "2.0.0", "delivered: nothing to do");
 }
 

@@ -26,6 +26,7 @@ struct local {
 	const char	 *maildir;	/* NULL in alias mode */
 	const char	 *ext;		/* "" when none */
 	bool		  alias;
+	bool		  check;	/* -c: look for an earlier copy first */
 	char		**args;		/* alias targets */
 	size_t		  nargs;
 	char		  local[ADDR_BUF];	/* local part of rcpt */
@@ -36,6 +37,7 @@ struct local {
 	struct buf	  fwd;		/* forward addresses, NUL-separated */
 	size_t		  nfwd;
 	int		  nmaildir, npipe;
+	int		  nfound;	/* Maildir copies found by -c */
 	int		  code;		/* 0, 100, 111 */
 	char		  status[8];
 	char		  text[LOCAL_TEXT_MAX];
@@ -62,7 +64,13 @@ int	local_prepare(struct local *);
  */
 int	local_loop_check(int fd, const char *rcpt, const char **why);
 
-/* Deliver the message into the Maildir at path: 0, or -1 (result set). */
+/*
+ * Deliver the message into the Maildir at path: 0, or -1 (result set).
+ * For a queued message (qid valid) the base name carries the key of
+ * (qid, rcpt, path) (uniq_key); with check set, a copy with that key
+ * already in new/ or cur/ counts as this delivery and nothing is
+ * written.
+ */
 int	local_maildir(struct local *, const char *path);
 
 /*

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "spool.h"
 
 #define SPAWN_ARGV_FIXED	20	/* argv slots besides the targets */
+#define SPAWN_CHECK_WAIT_MS	120000	/* a check waits for an older copy */
+#define SPAWN_CHECK_STEP_US	50000
 
 static volatile sig_atomic_t got_hup, got_chld;
 static int sig_wfd = -1;
@@ -143,7 +146,7 @@ control_str(const char *name, char *out, size_t outsz, const char *def)
 static void
 load_postmaster(struct spawn *sp)
 {
-	struct resolve_cfg	*c = &sp->cfg;
+	struct rcpt_cfg	*c = &sp->cfg;
 	char			 raw[ADDR_BUF];
 	const char		*err;
 
@@ -159,7 +162,7 @@ load_postmaster(struct spawn *sp)
 void
 spawn_config_load(struct spawn *sp)
 {
-	struct resolve_cfg	*c = &sp->cfg;
+	struct rcpt_cfg	*c = &sp->cfg;
 	char			 host[ADDR_DOMAIN_MAX + 1];
 	size_t			 i;
 
@@ -230,38 +233,70 @@ spawn_init(struct spawn *sp)
 	return 0;
 }
 
+/*
+ * The field at data[*pos..len): 1 with *f and *flen, 0 incomplete, -1
+ * over SPAWN_REQ_MAX.
+ */
+static int
+req_field(const char *data, size_t len, size_t *pos, const char **f,
+    size_t *flen, const char **errstr)
+{
+	const char	*nul;
+
+	nul = memchr(data + *pos, '\0', len - *pos);
+	if (nul == NULL || (size_t)(nul - data) >= SPAWN_REQ_MAX) {
+		if (len >= SPAWN_REQ_MAX) {
+			*errstr = "request too long";
+			return -1;
+		}
+		return 0;
+	}
+	*f = data + *pos;
+	*flen = (size_t)(nul - *f);
+	*pos += *flen + 1;
+	return 1;
+}
+
+int
+spawn_parse_req(const char *data, size_t len, size_t *used,
+    const char *f[4], bool *check, const char **errstr)
+{
+	const char	*x;
+	size_t		 pos = 0, flen;
+	int		 i, r;
+
+	for (i = 0; i < 6; i++) {
+		if ((r = req_field(data, len, &pos, &x, &flen, errstr)) != 1)
+			return r;
+		if (i < 4) {
+			f[i] = x;
+			continue;
+		}
+		if (flen == 0)
+			break;		/* the end */
+		if (i == 5) {
+			*errstr = "request does not end with an empty field";
+			return -1;
+		}
+		if (flen != 1 || (x[0] != 'c' && x[0] != '-')) {
+			*errstr = "bad request flag";
+			return -1;
+		}
+		*check = x[0] == 'c';
+	}
+	if (i == 4)
+		*check = false;
+	*used = pos;
+	return 1;
+}
+
 int
 spawn_parse_request(const char *data, size_t len, size_t *used,
     const char *f[4], const char **errstr)
 {
-	const char	*nul;
-	size_t		 pos = 0, flen;
-	int		 i;
+	bool	check;
 
-	for (i = 0; i < 5; i++) {
-		nul = memchr(data + pos, '\0', len - pos);
-		if (nul == NULL) {
-			if (len > SPAWN_REQ_MAX) {
-				*errstr = "request too long";
-				return -1;
-			}
-			return 0;
-		}
-		flen = (size_t)(nul - (data + pos));
-		if (i < 4)
-			f[i] = data + pos;
-		else if (flen != 0) {
-			*errstr = "request does not end with an empty field";
-			return -1;
-		}
-		pos += flen + 1;
-	}
-	if (pos > SPAWN_REQ_MAX) {
-		*errstr = "request too long";
-		return -1;
-	}
-	*used = pos;
-	return 1;
+	return spawn_parse_req(data, len, used, f, &check, errstr);
 }
 
 /* A status "d.d{1,3}.d{1,3}" of class c at s[0..len). */
@@ -354,6 +389,82 @@ answer(long slot, char letter, const char *status, const char *text)
 	buf_free(&out);
 }
 
+/*
+ * Each delivery holds a read lock on one byte of the message, at an
+ * offset given by the recipient, through an open file description of
+ * its own (an OFD lock): tern-local keeps it on fd 0 until it exits,
+ * even after tern-lspawn or tern-send died.  Read locks never block
+ * each other; a check probes for them (lock_busy).
+ */
+static off_t
+lock_off(const char *rcpt)
+{
+	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (; *rcpt != '\0'; rcpt++)
+		h = (h ^ (unsigned char)*rcpt) * 1099511628211ULL;
+	return (off_t)(h & 0x3fffffffffffffffULL);
+}
+
+static void
+lock_rcpt(int fd, const char *rcpt)
+{
+#ifdef F_OFD_SETLK
+	struct flock	fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = lock_off(rcpt);
+	fl.l_len = 1;
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1)
+		log_warn("cannot lock the message");
+#else
+	(void)fd;
+	(void)rcpt;
+#endif
+}
+
+/* True when another delivery to rcpt of this message still runs. */
+static bool
+lock_busy(int fd, const char *rcpt)
+{
+#ifdef F_OFD_GETLK
+	struct flock	fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = lock_off(rcpt);
+	fl.l_len = 1;
+	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+#else
+	(void)fd;
+	(void)rcpt;
+	return false;
+#endif
+}
+
+/*
+ * In the child of a check: an older tern-local for this recipient (its
+ * tern-send or tern-lspawn died, it did not) may still be writing.  Wait
+ * for it, so that tern-local -c sees its copy.  The child takes its own
+ * lock only after the wait: two waiting checks that held locks would
+ * wait for each other.
+ */
+static bool
+wait_older(int fd, const char *rcpt)
+{
+	long	waited;
+
+	for (waited = 0; lock_busy(fd, rcpt); waited += SPAWN_CHECK_STEP_US) {
+		if (waited / 1000 >= SPAWN_CHECK_WAIT_MS)
+			return false;
+		(void)usleep(SPAWN_CHECK_STEP_US);
+	}
+	return true;
+}
+
 /* In the child: report a failure on the status pipe and exit 111. */
 static void __attribute__((noreturn))
 child_fail(int statfd, const char *line)
@@ -363,7 +474,8 @@ child_fail(int statfd, const char *line)
 }
 
 static void __attribute__((noreturn))
-child_exec(const struct resolved *r, int msgfd, int statfd, char **argv)
+child_exec(const struct rcpt_res *r, int msgfd, int statfd, char **argv,
+    const char *rcpt, bool check)
 {
 	char		path[PATH_MAX];
 	sigset_t	none;
@@ -378,8 +490,13 @@ child_exec(const struct resolved *r, int msgfd, int statfd, char **argv)
 		    (unsigned long)r->uid, (unsigned long)r->gid);
 		child_fail(statfd, "4.3.0 cannot change to the user's ids\n");
 	}
+	if (check && !wait_older(msgfd, rcpt))
+		child_fail(statfd, "4.3.0 an earlier delivery to this "
+		    "recipient is still running\n");
+	if (check)
+		lock_rcpt(msgfd, rcpt);
 	if (chdir(r->home) == -1 &&
-	    (r->kind != RES_ALIAS || chdir("/") == -1))
+	    (r->kind != RCPT_ALIAS || chdir("/") == -1))
 		child_fail(statfd, "4.2.0 home directory unavailable\n");
 	if (dup2(msgfd, STDIN_FILENO) == -1 ||
 	    dup2(statfd, STDOUT_FILENO) == -1)
@@ -394,8 +511,8 @@ child_exec(const struct resolved *r, int msgfd, int statfd, char **argv)
 
 /* argv for tern-local (internals.md "tern-local"); NULL on ENOMEM. */
 static char **
-make_argv(const struct resolved *r, const char *qid, const char *sender,
-    const char *rcpt)
+make_argv(const struct rcpt_res *r, const char *qid, const char *sender,
+    const char *rcpt, bool check)
 {
 	char	**av;
 	size_t	  n = 0, i;
@@ -422,8 +539,10 @@ make_argv(const struct resolved *r, const char *qid, const char *sender,
 		av[n++] = (char *)"-e";
 		av[n++] = (char *)r->ext;
 	}
-	if (r->kind == RES_ALIAS)
+	if (r->kind == RCPT_ALIAS)
 		av[n++] = (char *)"-a";
+	if (check)
+		av[n++] = (char *)"-c";
 	av[n++] = (char *)"--";
 	for (i = 0; i < r->ntargets; i++)
 		av[n++] = (char *)r->targets[i];
@@ -451,8 +570,8 @@ new_child(struct spawn *sp)
 
 /* Fork tern-local for r; answers the slot itself on failure. */
 static void
-start_child(struct spawn *sp, long slot, const struct resolved *r,
-    int msgfd, const char *f[4])
+start_child(struct spawn *sp, long slot, const struct rcpt_res *r,
+    int msgfd, const char *f[4], bool check)
 {
 	struct spawn_child	*k;
 	char			**av;
@@ -460,7 +579,7 @@ start_child(struct spawn *sp, long slot, const struct resolved *r,
 	pid_t			  pid;
 
 	if ((k = new_child(sp)) == NULL ||
-	    (av = make_argv(r, f[1], f[2], f[3])) == NULL) {
+	    (av = make_argv(r, f[1], f[2], f[3], check)) == NULL) {
 		log_warn("%s cannot start delivery", f[1]);
 		answer(slot, 'Z', "4.3.0", "out of memory");
 		return;
@@ -472,7 +591,7 @@ start_child(struct spawn *sp, long slot, const struct resolved *r,
 		return;
 	}
 	if (pid == 0)
-		child_exec(r, msgfd, p[1], av);
+		child_exec(r, msgfd, p[1], av, f[3], check);
 	free(av);
 	close(p[1]);
 	(void)io_nonblock(p[0], 1);
@@ -510,9 +629,9 @@ bad_request(const char *f[4])
 
 /* One request: resolve, open the message, start tern-local. */
 static int
-handle_request(struct spawn *sp, const char *f[4])
+handle_request(struct spawn *sp, const char *f[4], bool check)
 {
-	struct resolved	 r;
+	struct rcpt_res	 r;
 	char		 path[PATH_MAX], esc[ADDR_BUF * 2];
 	const char	*err;
 	long		 slot;
@@ -533,8 +652,8 @@ handle_request(struct spawn *sp, const char *f[4])
 		return 0;
 	}
 	spawn_tables_check(sp);
-	resolve_rcpt(&sp->cfg, f[3], &r);
-	if (r.kind == RES_FAIL) {
+	rcpt_resolve(&sp->cfg, f[3], &r);
+	if (r.kind == RCPT_FAIL) {
 		if (r.logit)
 			log_warnx("%s to=<%s>: %s", f[1], log_esc(esc,
 			    sizeof(esc), f[3], strlen(f[3])), r.text);
@@ -548,19 +667,47 @@ handle_request(struct spawn *sp, const char *f[4])
 		answer(slot, 'Z', "4.3.0", "cannot open the message");
 		return 0;
 	}
-	start_child(sp, slot, &r, fd, f);
+	/* A check locks in its child, after the wait: see wait_older. */
+	if (!check)
+		lock_rcpt(fd, f[3]);
+	start_child(sp, slot, &r, fd, f, check);
 	close(fd);
 	return 0;
 }
 
-/* Read from fd 0 and handle every complete request: -1 fatal. */
+/*
+ * A request read after tern-send went away (POLLHUP: no writer left) is
+ * not started: its sender may already have a new tern-send that checks
+ * for this very delivery and would not see one that starts later.  Its
+ * recipient stays P, so the next delivery checks.  -1 on a bad slot.
+ */
 static int
-read_requests(struct spawn *sp)
+refuse_request(const char *f[4])
+{
+	const char	*err;
+	long		 slot;
+
+	slot = (long)strtonum(f[0], 0, SPAWN_SLOT_MAX - 1, &err);
+	if (err != NULL) {
+		log_warnx("protocol error: slot %s", err);
+		return -1;
+	}
+	answer(slot, 'Z', "4.3.0", "tern-send went away");
+	return 0;
+}
+
+/*
+ * Read from fd 0 and handle every complete request (hup: the writer is
+ * gone, see refuse_request): -1 fatal.
+ */
+static int
+read_requests(struct spawn *sp, bool hup)
 {
 	char		 chunk[4096];
 	const char	*f[4], *err;
 	size_t		 used;
 	ssize_t		 n;
+	bool		 check;
 	int		 r;
 
 	if ((n = io_read(STDIN_FILENO, chunk, sizeof(chunk))) == -1) {
@@ -579,9 +726,10 @@ read_requests(struct spawn *sp)
 		log_warnx("protocol error: request too long");
 		return -1;
 	}
-	while ((r = spawn_parse_request(sp->in.data, sp->in.len, &used, f,
-	    &err)) == 1) {
-		if (handle_request(sp, f) == -1)
+	while ((r = spawn_parse_req(sp->in.data, sp->in.len, &used, f,
+	    &check, &err)) == 1) {
+		if ((hup ? refuse_request(f) : handle_request(sp, f,
+		    check)) == -1)
 			return -1;
 		buf_consume(&sp->in, used);
 	}
@@ -704,7 +852,8 @@ spawn_run(struct spawn *sp)
 			return 111;
 		}
 		drain_signals(sp);
-		if (pfd[1].revents != 0 && read_requests(sp) == -1) {
+		if (pfd[1].revents != 0 && read_requests(sp,
+		    (pfd[1].revents & POLLHUP) != 0) == -1) {
 			free(pfd);
 			return 111;
 		}

@@ -7,11 +7,11 @@
 #include <sys/types.h>
 
 #include "buf.h"
-#include "resolve.h"
+#include "rcpt.h"
 #include "uniq.h"
 
 #define SPAWN_SLOT_MAX		100000	/* slots are in [0, SPAWN_SLOT_MAX) */
-/* one request: 4 fields of SPOOL_REC_MAX */
+/* one request: 4 fields of SPOOL_REC_MAX and the flag */
 #define SPAWN_REQ_MAX		8192
 #define SPAWN_STATUS_MAX	1024	/* status bytes read from tern-local */
 #define SPAWN_TEXT_MAX		400	/* result text (internals.md) */
@@ -38,7 +38,7 @@ struct spawn_stamp {
 };
 
 struct spawn {
-	struct resolve_cfg	 cfg;
+	struct rcpt_cfg	 cfg;
 	struct spawn_stamp	 aliases_st, users_st;
 	struct spawn_child	*kids;
 	size_t			 nkids, capkids;
@@ -78,10 +78,17 @@ void	spawn_result(int wstatus, const char *line, size_t len, char *letter,
 	    char status[8], char text[SPAWN_TEXT_MAX + 1]);
 
 /*
- * Parse one request from data[0..len): 1 with the fields set (pointing
- * into data) and *used the bytes consumed, 0 when incomplete, -1 when
- * malformed (errstr).
+ * Parse one request from data[0..len):
+ * "<slot>\0<qid>\0<sender>\0<recipient>\0[<flag>\0]\0", flag "c"
+ * (check for an earlier delivery first) or "-"; without the flag field
+ * (the older form) it is "-".  1 with the fields set (pointing into
+ * data), *check set and *used the bytes consumed, 0 when incomplete, -1
+ * when malformed (errstr): over SPAWN_REQ_MAX, a flag other than c or
+ * -, no final empty field.
  */
+int	spawn_parse_req(const char *data, size_t len, size_t *used,
+	    const char *f[4], bool *check, const char **errstr);
+/* spawn_parse_req without the flag (it is parsed and dropped). */
 int	spawn_parse_request(const char *data, size_t len, size_t *used,
 	    const char *f[4], const char **errstr);
 

@@ -24,7 +24,7 @@ usage(struct local *l)
 {
 	return local_set(l, 111, "4.3.0", "usage: tern-local -s sender -r "
 	    "recipient -q qid -u user -h home -m maildir [-e ext] [-a] "
-	    "[-- target ...]");
+	    "[-c] [-- target ...]");
 }
 
 /* Parse the command line into *l: 0 or -1 (result set). */
@@ -33,7 +33,7 @@ parse_args(struct local *l, int argc, char *argv[])
 {
 	int	c;
 
-	while ((c = getopt(argc, argv, "s:r:q:u:h:m:e:a")) != -1) {
+	while ((c = getopt(argc, argv, "s:r:q:u:h:m:e:ac")) != -1) {
 		switch (c) {
 		case 's':
 			l->sender = optarg;
@@ -58,6 +58,9 @@ parse_args(struct local *l, int argc, char *argv[])
 			break;
 		case 'a':
 			l->alias = true;
+			break;
+		case 'c':
+			l->check = true;
 			break;
 		default:
 			return usage(l);

@@ -89,10 +89,20 @@ LOG_FN(log_warnx, LOG_WARNING, "warning", 0)
 LOG_FN(log_fatal, LOG_ERR, "fatal", 1)
 LOG_FN(log_fatalx, LOG_ERR, "fatal", 0)
 
+/*
+ * '<' and '>' too: callers bracket untrusted values (from=<...>), and a
+ * value must not close its bracket and forge fields after it.
+ */
+static bool
+log_esc_hex(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f || c == '<' || c == '>';
+}
+
 static size_t
 log_esc_len(unsigned char c, bool quote)
 {
-	if (c < 0x20 || c == 0x7f)
+	if (log_esc_hex(c))
 		return 4;
 	if (c == '\\' || (quote && c == '"'))
 		return 2;
@@ -104,7 +114,7 @@ log_esc_put(char *dst, unsigned char c, bool quote)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	if (c < 0x20 || c == 0x7f) {
+	if (log_esc_hex(c)) {
 		dst[0] = '\\';
 		dst[1] = 'x';
 		dst[2] = hex[c >> 4];

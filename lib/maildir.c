@@ -1,6 +1,7 @@
 /* maildir: deliver into a Maildir, crash-safe. */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -77,8 +78,8 @@ maildir_copy(int in, int out)
  * tmppath.  The fd, or -1.
  */
 static int
-maildir_open_tmp(const char *path, char *name, size_t namesz,
-    char *tmppath, size_t tmpsz)
+maildir_open_tmp(const char *path, const char *key, char *name,
+    size_t namesz, char *tmppath, size_t tmpsz)
 {
 	char dir[PATH_MAX];
 	int fd, i;
@@ -86,7 +87,7 @@ maildir_open_tmp(const char *path, char *name, size_t namesz,
 	if (paths_join(dir, sizeof(dir), path, "tmp") == -1)
 		return -1;
 	for (i = 0; i < MAILDIR_TRIES; i++) {
-		if (uniq_maildir(name, namesz) == -1 ||
+		if (uniq_maildir_key(name, namesz, key) == -1 ||
 		    paths_join(tmppath, tmpsz, dir, name) == -1)
 			return -1;
 		fd = open(tmppath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -130,13 +131,21 @@ int
 maildir_deliver(const char *path, const void *prefix, size_t prefix_len,
     int in, char *name_out, size_t namesz)
 {
+	return maildir_deliver_key(path, NULL, prefix, prefix_len, in,
+	    name_out, namesz);
+}
+
+int
+maildir_deliver_key(const char *path, const char *key, const void *prefix,
+    size_t prefix_len, int in, char *name_out, size_t namesz)
+{
 	char name[MAILDIR_NAME_MAX], tmppath[PATH_MAX], newpath[PATH_MAX];
 	char newdir[PATH_MAX];
 	int fd, saved;
 
 	if (paths_join(newdir, sizeof(newdir), path, "new") == -1)
 		return -1;
-	if ((fd = maildir_open_tmp(path, name, sizeof(name), tmppath,
+	if ((fd = maildir_open_tmp(path, key, name, sizeof(name), tmppath,
 	    sizeof(tmppath))) == -1)
 		return -1;
 	if (strlen(name) >= namesz ||
@@ -171,4 +180,103 @@ fail:
 	(void)unlink(tmppath);
 	errno = saved;
 	return -1;
+}
+
+/* Read up to len bytes (fewer only at EOF): the count, or -1. */
+static ssize_t
+maildir_read_full(int fd, char *b, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if ((n = io_read(fd, b + got, len - got)) == -1)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Does dir/name start with prefix?  1 yes, 0 no, -1 gone (ENOENT). */
+static int
+maildir_starts_with(int dfd, const char *name, const void *prefix,
+    size_t prefix_len)
+{
+	char *b;
+	ssize_t n;
+	int fd, r;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK);
+	if (fd == -1)
+		return errno == ENOENT ? -1 : 0;
+	if ((b = malloc(prefix_len + 1)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	n = maildir_read_full(fd, b, prefix_len);
+	r = n == (ssize_t)prefix_len && memcmp(b, prefix, prefix_len) == 0;
+	free(b);
+	close(fd);
+	return r;
+}
+
+/* One of new/, cur/: 1 found (name_out set), 0 not, -1 error. */
+static int
+maildir_find_in(const char *path, const char *sub, const char *key,
+    const void *prefix, size_t prefix_len, char *name_out, size_t namesz)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *dp;
+	int r = 0, c, saved;
+
+	if (paths_join(dir, sizeof(dir), path, sub) == -1)
+		return -1;
+	if ((dp = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dp)) == NULL) {
+			r = errno != 0 ? -1 : 0;
+			break;
+		}
+		if (de->d_name[0] == '.' ||
+		    !uniq_maildir_has_key(de->d_name, key))
+			continue;
+		c = maildir_starts_with(dirfd(dp), de->d_name, prefix,
+		    prefix_len);
+		if (c != 0) {
+			strlcpy(name_out, de->d_name, namesz);
+			r = 1;
+			break;
+		}
+	}
+	saved = errno;
+	(void)closedir(dp);
+	/* A killed writer may have linked it without the directory sync. */
+	if (r == 1 && io_fsync_dir(dir) == -1)
+		return -1;
+	errno = saved;
+	return r;
+}
+
+int
+maildir_find_key(const char *path, const char *key, const void *prefix,
+    size_t prefix_len, char *name_out, size_t namesz)
+{
+	int r;
+
+	if (key == NULL || key[0] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	r = maildir_find_in(path, "new", key, prefix, prefix_len, name_out,
+	    namesz);
+	if (r != 0)
+		return r;
+	return maildir_find_in(path, "cur", key, prefix, prefix_len,
+	    name_out, namesz);
 }

@@ -21,6 +21,10 @@
 #define TERN_QUEUEUSER	"ternq"
 #endif
 
+#ifndef TERN_SMTPDUSER
+#define TERN_SMTPDUSER	"ternd"
+#endif
+
 #define PATHS_USER_MAX	64	/* longer than any login name we accept */
 
 /* An absolute path of sane length from the trusted environment, or def. */
@@ -54,19 +58,32 @@ paths_libexec(void)
 	return paths_env_dir("TERN_LIBEXEC", TERN_LIBEXECDIR);
 }
 
-const char *
-paths_queue_user(void)
+/* A user name from the trusted environment, or def. */
+static const char *
+paths_env_user(const char *var, const char *def)
 {
 	const char *v;
 	size_t n;
 
-	if (!priv_env_trusted() || (v = getenv("TERN_QUEUEUSER")) == NULL)
-		return TERN_QUEUEUSER;
+	if (!priv_env_trusted() || (v = getenv(var)) == NULL)
+		return def;
 	n = strnlen(v, PATHS_USER_MAX);
 	if (n == 0 || n >= PATHS_USER_MAX || strchr(v, '/') != NULL ||
 	    strchr(v, ':') != NULL)
-		return TERN_QUEUEUSER;
+		return def;
 	return v;
+}
+
+const char *
+paths_queue_user(void)
+{
+	return paths_env_user("TERN_QUEUEUSER", TERN_QUEUEUSER);
+}
+
+const char *
+paths_smtpd_user(void)
+{
+	return paths_env_user("TERN_SMTPDUSER", TERN_SMTPDUSER);
 }
 
 /* A dir ending in '/' (or empty) needs no separator: no "//". */

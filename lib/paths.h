@@ -23,6 +23,13 @@ const char *paths_libexec(void);
 const char *paths_queue_user(void);
 
 /*
+ * The user tern-smtpd runs as, whose tern-queue may choose the queue id
+ * (an I envelope record): TERN_SMTPDUSER (trusted environment only), else
+ * the compiled-in TERN_SMTPDUSER ("ternd").  Never NULL.
+ */
+const char *paths_smtpd_user(void);
+
+/*
  * Join dir and name with '/' into out (no second '/' after a dir that
  * ends in one): 0, or -1 with ENAMETOOLONG (out is then "").
  */

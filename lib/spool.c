@@ -239,6 +239,7 @@ spool_rec(struct spool_parse *p, const char *rec, size_t len, size_t off)
 			return spool_fail(p, "sender record missing");
 		return spool_rec_group(p, rec);
 	case SPOOL_TODO:
+	case SPOOL_BUSY:
 	case SPOOL_DONE:
 	case SPOOL_FAILED:
 		if (p->env->sender == NULL)
@@ -427,15 +428,22 @@ spool_env_free(struct spool_env *env)
 	env->uid = -1;
 }
 
-int
-spool_mark(const char *spooldir, const char *id, off_t state_off, char state)
+bool
+spool_state_valid(char c)
+{
+	return c == SPOOL_TODO || c == SPOOL_BUSY || c == SPOOL_DONE ||
+	    c == SPOOL_FAILED;
+}
+
+static int
+spool_mark_fd(const char *spooldir, const char *id, off_t state_off,
+    char state, bool sync)
 {
 	char path[PATH_MAX], old;
 	ssize_t n;
 	int fd, save;
 
-	if ((state != SPOOL_TODO && state != SPOOL_DONE &&
-	    state != SPOOL_FAILED) || state_off < 0 ||
+	if (!spool_state_valid(state) || state_off < 0 ||
 	    spool_path(path, sizeof(path), spooldir, SPOOL_ENV, id) == -1) {
 		errno = EINVAL;
 		return -1;
@@ -444,22 +452,31 @@ spool_mark(const char *spooldir, const char *id, off_t state_off, char state)
 		return errno == ENOENT ? 0 : -1;
 	/* A wrong offset must not corrupt an address: check the old byte. */
 	n = pread(fd, &old, 1, state_off);
-	if (n == 1 && old != SPOOL_TODO && old != SPOOL_DONE &&
-	    old != SPOOL_FAILED) {
-		n = -1;
-		errno = EINVAL;
-	} else if (n == 0) {
+	if ((n == 1 && !spool_state_valid(old)) || n == 0) {
 		n = -1;
 		errno = EINVAL;
 	}
-	if (n == 1)
+	if (n == 1 && old != state)
 		n = pwrite(fd, &state, 1, state_off);
-	if (n == 1 && fsync(fd) == -1)
+	if (n == 1 && sync && fsync(fd) == -1)
 		n = -1;
 	save = errno;
 	close(fd);
 	errno = save;
 	return n == 1 ? 1 : -1;
+}
+
+int
+spool_mark(const char *spooldir, const char *id, off_t state_off, char state)
+{
+	return spool_mark_fd(spooldir, id, state_off, state, true);
+}
+
+int
+spool_mark_nosync(const char *spooldir, const char *id, off_t state_off,
+    char state)
+{
+	return spool_mark_fd(spooldir, id, state_off, state, false);
 }
 
 /* Append tag and s as a record, refusing unclean strings. */
@@ -490,8 +507,7 @@ spool_format_rcpts(const struct spool_env *env, struct buf *out)
 
 	for (i = 0; i < env->nrcpt; i++) {
 		r = &env->rcpt[i];
-		if (r->state != SPOOL_TODO && r->state != SPOOL_DONE &&
-		    r->state != SPOOL_FAILED) {
+		if (!spool_state_valid(r->state)) {
 			errno = EINVAL;
 			return -1;
 		}
@@ -534,7 +550,8 @@ spool_env_finished(const struct spool_env *env)
 	size_t i;
 
 	for (i = 0; i < env->nrcpt; i++)
-		if (env->rcpt[i].state == SPOOL_TODO)
+		if (env->rcpt[i].state == SPOOL_TODO ||
+		    env->rcpt[i].state == SPOOL_BUSY)
 			return false;
 	return true;
 }

@@ -18,6 +18,13 @@
 #define SPOOL_TODO	'T'	/* not yet delivered */
 #define SPOOL_DONE	'D'	/* delivered */
 #define SPOOL_FAILED	'B'	/* failed for good; its bounce record exists */
+/*
+ * A delivery was started and its outcome is not known yet (or it failed
+ * temporarily): written without fsync before tern-send dispatches it.
+ * Found when an envelope is read, it means a delivery may already have
+ * happened, so the next one checks first (tern-spool(5)).
+ */
+#define SPOOL_BUSY	'P'
 
 /* Spool subdirectories (relative to paths_spool()). */
 #define SPOOL_TMP	"tmp"
@@ -33,7 +40,7 @@ struct spool_rcpt {
 	const char	*notify;	/* DSN NOTIFY or NULL */
 	const char	*orcpt;		/* DSN ORCPT (addr-type;xtext) or NULL */
 	off_t		 state_off;	/* offset of the state byte in the file */
-	char		 state;		/* SPOOL_TODO / SPOOL_DONE / SPOOL_FAILED */
+	char		 state;		/* SPOOL_TODO, _BUSY, _DONE, _FAILED */
 };
 
 struct spool_env {
@@ -51,7 +58,8 @@ struct spool_env {
 /*
  * Parse an envelope file's bytes (copied into env->raw), strictly, by
  * the grammar of tern-spool(5): V1, I<qid>, t<decimal>, optional
- * u<decimal>, F, optional E and R, then one or more groups [N][O]T|D|B,
+ * u<decimal>, F, optional E and R, then one or more groups
+ * [N][O]T|P|D|B,
  * then the empty record and nothing after it.  Records are at most
  * SPOOL_REC_MAX bytes, addresses at most ADDR_PATH_MAX, recipients at
  * most SPOOL_RCPT_MAX and not empty; R is FULL or HDRS, N is NEVER or a
@@ -76,14 +84,24 @@ void	spool_env_free(struct spool_env *);
 
 /*
  * Set the state byte at state_off (a spool_rcpt's) in env/<id> to state
- * (SPOOL_TODO, SPOOL_DONE or SPOOL_FAILED) with one pwrite, and fsync
- * the file (opened O_RDWR|O_NOFOLLOW).  1 done, 0 the file is gone
- * (deleted or held meanwhile), -1 error: EINVAL for a bad id or state,
- * or when the byte at state_off is not a state byte (a wrong offset
- * never overwrites an address).
+ * (SPOOL_TODO, SPOOL_BUSY, SPOOL_DONE or SPOOL_FAILED) with one pwrite,
+ * and fsync the file (opened O_RDWR|O_NOFOLLOW).  1 done, 0 the file is
+ * gone (deleted or held meanwhile), -1 error: EINVAL for a bad id or
+ * state, or when the byte at state_off is not a state byte (a wrong
+ * offset never overwrites an address).
  */
 int	spool_mark(const char *spooldir, const char *id, off_t state_off,
 	    char state);
+/*
+ * The same without the fsync: the byte survives the death of any
+ * process (it is in the page cache) but maybe not a power loss.  For
+ * SPOOL_BUSY, whose loss only brings back the older behaviour.
+ */
+int	spool_mark_nosync(const char *spooldir, const char *id,
+	    off_t state_off, char state);
+
+/* True when c is one of the four state bytes. */
+bool	spool_state_valid(char c);
 
 /*
  * Serialise an envelope as tern-queue writes it (header records, then the
@@ -92,7 +110,10 @@ int	spool_mark(const char *spooldir, const char *id, off_t state_off,
  */
 int	spool_env_format(const struct spool_env *, struct buf *out);
 
-/* True when every recipient is SPOOL_DONE or SPOOL_FAILED. */
+/*
+ * True when every recipient is SPOOL_DONE or SPOOL_FAILED (SPOOL_TODO
+ * and SPOOL_BUSY are not finished).
+ */
 bool	spool_env_finished(const struct spool_env *);
 
 #endif

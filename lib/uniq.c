@@ -1,6 +1,7 @@
 /* uniq: unique, sortable names: queue ids and Maildir file names. */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,19 +113,39 @@ uniq_host(char *out, size_t outsz)
 	out[o] = '\0';
 }
 
+/* A key: 1 to UNIQ_KEY_MAX characters of [0-9a-z]. */
+static bool
+uniq_key_ok(const char *key)
+{
+	size_t i;
+
+	for (i = 0; key[i] != '\0'; i++)
+		if (i >= UNIQ_KEY_MAX || !((key[i] >= '0' && key[i] <= '9') ||
+		    (key[i] >= 'a' && key[i] <= 'z')))
+			return false;
+	return i > 0;
+}
+
 int
-uniq_maildir(char *out, size_t outsz)
+uniq_maildir_key(char *out, size_t outsz, const char *key)
 {
 	static unsigned long count;
 	char host[UNIQ_HOST_MAX * 4 + 1];
 	struct timespec ts;
 	int r;
 
+	if (key != NULL && !uniq_key_ok(key)) {
+		if (outsz > 0)
+			out[0] = '\0';
+		errno = EINVAL;
+		return -1;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uniq_host(host, sizeof(host));
-	r = snprintf(out, outsz, "%lld.M%ldP%ldQ%luR%08x%08x.%s",
+	r = snprintf(out, outsz, "%lld.M%ldP%ldQ%luR%08x%08x%s%s.%s",
 	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)getpid(),
-	    ++count, arc4random(), arc4random(), host);
+	    ++count, arc4random(), arc4random(), key != NULL ? "K" : "",
+	    key != NULL ? key : "", host);
 	if (r < 0 || (size_t)r >= outsz) {
 		if (outsz > 0)
 			out[0] = '\0';
@@ -132,4 +153,56 @@ uniq_maildir(char *out, size_t outsz)
 		return -1;
 	}
 	return 0;
+}
+
+int
+uniq_maildir(char *out, size_t outsz)
+{
+	return uniq_maildir_key(out, outsz, NULL);
+}
+
+int
+uniq_key(char out[UNIQ_KEY_LEN + 1], const char *qid, const char *rcpt,
+    const char *path)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a, 64 bits */
+	const char *p;
+	int i;
+
+	if (!qid_valid(qid)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* rcpt, its NUL, then path: "ab"+"c" and "a"+"bc" differ. */
+	for (p = rcpt; ; p++) {
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		if (*p == '\0')
+			break;
+	}
+	for (p = path; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	memcpy(out, qid, QID_LEN);
+	for (i = 15; i >= 0; i--) {
+		out[QID_LEN + i] = "0123456789abcdef"[h & 15];
+		h >>= 4;
+	}
+	out[UNIQ_KEY_LEN] = '\0';
+	return 0;
+}
+
+bool
+uniq_maildir_has_key(const char *name, const char *key)
+{
+	const char *u, *end;
+	size_t klen = strlen(key);
+
+	if (klen == 0 || (u = strchr(name, '.')) == NULL)
+		return false;
+	u++;
+	if ((end = strchr(u, '.')) == NULL)
+		return false;
+	if ((size_t)(end - u) < klen + 1)
+		return false;
+	return end[-(ptrdiff_t)klen - 1] == 'K' &&
+	    memcmp(end - klen, key, klen) == 0;
 }

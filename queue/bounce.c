@@ -1,6 +1,7 @@
 /* bounce: failure records and RFC 3464 delivery status notifications. */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -50,6 +51,21 @@ bounce_status_ok(const char *s, size_t len)
 			return false;
 	}
 	return part == 1 && digits > 0;
+}
+
+/*
+ * Only a real SMTP reply may be labelled smtp (RFC 3464 2.3.6); tern's
+ * own words about a local failure are of its own type.
+ */
+const char *
+bounce_diag_type(const char *text)
+{
+	if (text != NULL && text[0] != '\0' && strchr("245", text[0]) &&
+	    text[1] >= '0' && text[1] <= '9' &&
+	    text[2] >= '0' && text[2] <= '9' &&
+	    (text[3] == ' ' || text[3] == '-'))
+		return "smtp";
+	return "X-tern";
 }
 
 /* Printable ASCII only: the text ends up in headers and log lines. */
@@ -120,6 +136,8 @@ bounce_add(struct bounce_list *l, const char *const f[3],
 	memcpy(r->status, f[1], flen[1]);
 	r->status[flen[1]] = '\0';
 	bounce_clean(r->text, sizeof(r->text), f[2], flen[2]);
+	(void)strlcpy(r->diag_type, bounce_diag_type(r->text),
+	    sizeof(r->diag_type));
 	return 0;
 }
 
@@ -593,12 +611,29 @@ bounce_orcpt(struct buf *b, const char *orcpt)
 	return buf_printf(b, "Original-Recipient: %s;%s\n", type, addr);
 }
 
+/* The record's diagnostic type (an atom), or the one its text implies. */
+static void
+bounce_dtype(char *out, size_t outsz, const struct bounce_rcpt *r,
+    const char *text)
+{
+	size_t i, n = strnlen(r->diag_type, sizeof(r->diag_type));
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)r->diag_type[i]) &&
+		    r->diag_type[i] != '-')
+			break;
+	if (n == 0 || i < n)
+		(void)strlcpy(out, bounce_diag_type(text), outsz);
+	else
+		bounce_clean(out, outsz, r->diag_type, n);
+}
+
 static int
 bounce_status(struct dsn *d)
 {
 	char me[BOUNCE_FIELD_MAX + 1], field[BOUNCE_FIELD_MAX + 1];
 	char arrival[BOUNCE_DATE_MAX], now[BOUNCE_DATE_MAX];
-	char text[BOUNCE_TEXT_MAX + 1];
+	char text[BOUNCE_TEXT_MAX + 1], type[sizeof(d->r->diag_type)];
 	const struct bounce_rcpt *r;
 	size_t k;
 
@@ -623,12 +658,13 @@ bounce_status(struct dsn *d)
 		    strlen(d->env->rcpt[r->index].addr));
 		bounce_clean(text, sizeof(text), r->text, strnlen(r->text,
 		    sizeof(r->text)));
+		bounce_dtype(type, sizeof(type), r, text);
 		if (buf_appendc(&d->status, '\n') == -1 ||
 		    bounce_orcpt(&d->status, d->env->rcpt[r->index].orcpt) ==
 		    -1 || buf_printf(&d->status, "Final-Recipient: rfc822; %s\n"
 		    "Action: failed\nStatus: %s\n", field, r->status) == -1 ||
 		    (text[0] != '\0' && buf_printf(&d->status,
-		    "Diagnostic-Code: smtp; %s\n", text) == -1) ||
+		    "Diagnostic-Code: %s; %s\n", type, text) == -1) ||
 		    buf_printf(&d->status, "Last-Attempt-Date: %s\n", now) ==
 		    -1)
 			return -1;

@@ -24,7 +24,18 @@ struct bounce_rcpt {
 	size_t		 index;		/* into spool_env.rcpt */
 	char		 status[16];	/* RFC 3463 "5.1.1" */
 	char		 text[BOUNCE_TEXT_MAX + 1]; /* printable ASCII */
+	/*
+	 * RFC 3464 2.3.6 diagnostic-type of text: "smtp" for an SMTP
+	 * reply, "X-tern" for local text; "" means bounce_diag_type(text).
+	 */
+	char		 diag_type[8];
 };
+
+/*
+ * The diagnostic type for a failure text: "smtp" when it starts like an
+ * SMTP reply (/^[245][0-9][0-9][ -]/), else "X-tern".
+ */
+const char *bounce_diag_type(const char *text);
 
 /*
  * Append "<index>\0<status>\0<text>\0" to spooldir/bounce/<id> (created
@@ -40,7 +51,8 @@ int	bounce_record(const char *spooldir, const char *id, size_t index,
 
 /*
  * Read spooldir/bounce/<id>: 1 with *out a malloc'd array of *n_out
- * records (the last record wins for a repeated index; entries whose
+ * records, diag_type set from each text (the last record wins for a
+ * repeated index; entries whose
  * index is >= nrcpt are dropped, and so are malformed or torn records),
  * ordered by index; 0 when there is no such file (*out NULL, *n_out 0),
  * -1 on error (EFBIG beyond BOUNCE_FILE_MAX).  Free with free(3).
@@ -54,7 +66,7 @@ int	bounce_read(const char *spooldir, const char *id, size_t nrcpt,
  * part, a message/delivery-status part (Reporting-MTA: dns; me,
  * Arrival-Date, Original-Envelope-Id when env->envid, then per
  * recipient Original-Recipient when orcpt, Final-Recipient: rfc822;
- * addr, Action: failed, Status, Diagnostic-Code: smtp; text) and the
+ * addr, Action: failed, Status, Diagnostic-Code: <diag_type>; text) and the
  * original message's header section (text/rfc822-headers) read from
  * msgfd; with RET=FULL the whole message as message/rfc822 instead.
  * Header lines: From: MAILER-DAEMON@me, To: rcpt_to, Subject, Date

@@ -293,6 +293,7 @@ struct aparse {
 	size_t		 slen;
 	int		 prev;		/* last added: 0 none, 1 word, 2 '@' */
 	bool		 adjacent;	/* two words, no '.' or '@' between */
+	bool		 addrish;	/* holds an '@' or a literal: no phrase */
 	bool		 in_group;
 };
 
@@ -313,6 +314,7 @@ spec_add(struct aparse *ap, const struct tok *t, const char **errstr)
 	ap->slen += n;
 	ap->spec[ap->slen] = '\0';
 	ap->prev = word ? 1 : 2;
+	ap->addrish |= !word || t->type == TOK_LIT;
 	return 0;
 }
 
@@ -323,6 +325,25 @@ spec_reset(struct aparse *ap)
 	ap->spec[0] = '\0';
 	ap->prev = 0;
 	ap->adjacent = false;
+	ap->addrish = false;
+}
+
+/*
+ * The words before ':' or '<' are a display name (RFC 5322 3.4: a
+ * phrase, required for a group) and are thrown away: an addr-spec among
+ * them would be a recipient silently lost ("a@b: c@d;").
+ */
+static int
+spec_phrase(struct aparse *ap, bool group, const char **errstr)
+{
+	if (ap->addrish)
+		return fail(EINVAL, errstr, group ?
+		    "an address where a group name belongs" :
+		    "an address where a display name belongs");
+	if (group && ap->slen == 0)
+		return fail(EINVAL, errstr, "a group without a name");
+	spec_reset(ap);
+	return 0;
 }
 
 /* The words collected so far are a bare addr-spec: hand it over. */
@@ -346,8 +367,8 @@ parse_angle(struct aparse *ap, const char **errstr)
 {
 	struct tok t;
 
-	spec_reset(ap);
-	if (lex_next(&ap->lx, &t, errstr) == -1)
+	if (spec_phrase(ap, false, errstr) == -1 ||
+	    lex_next(&ap->lx, &t, errstr) == -1)
 		return -1;
 	if (t.type == TOK_SPECIAL && t.c == '@') {
 		do {
@@ -402,8 +423,7 @@ parse_special(struct aparse *ap, struct tok *t, const char **errstr)
 		if (ap->in_group)
 			return fail(EINVAL, errstr, "group inside a group");
 		ap->in_group = true;
-		spec_reset(ap);
-		return 0;
+		return spec_phrase(ap, true, errstr);
 	case ';':
 		if (!ap->in_group)
 			return fail(EINVAL, errstr, "';' outside a group");
@@ -438,8 +458,10 @@ hdr_addrlist(const char *in, size_t len, hdr_addr_fn fn, void *arg,
 		if ((r = lex_next(&ap->lx, &t, errstr)) == -1)
 			break;
 		if (t.type == TOK_END) {
-			/* a group left open at the end is closed here */
-			r = spec_flush(ap, errstr);
+			/* RFC 5322 3.4: a group ends in ';' */
+			r = ap->in_group ? fail(EINVAL, errstr,
+			    "group not closed with ';'") :
+			    spec_flush(ap, errstr);
 			break;
 		}
 		if (t.type == TOK_SPECIAL)

@@ -71,7 +71,10 @@ typedef int (*hdr_addr_fn)(void *arg, const char *spec, size_t len,
  * fn for each mailbox in order.  0 on success; -1 with *errstr on a
  * syntax error (unterminated quote, comment or literal, a display name
  * without address, "<>" or an unbalanced bracket, a group in a group, a
- * NUL or control byte other than blanks and LF) or when fn fails.
+ * group without a name or not closed with ';', words before ':' or '<'
+ * that are no phrase (an '@' or a domain literal: "a@b: c@d;" never
+ * loses a@b silently), a NUL or control byte other than blanks and LF)
+ * or when fn fails.
  */
 int	hdr_addrlist(const char *in, size_t len, hdr_addr_fn fn, void *arg,
 	    const char **errstr);

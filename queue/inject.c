@@ -18,6 +18,8 @@
 #include "inject.h"
 #include "io.h"
 #include "log.h"
+#include "paths.h"
+#include "priv.h"
 #include "rec.h"
 #include "uniq.h"
 
@@ -76,9 +78,9 @@ opt_mode(struct inject_opts *o, const char *arg)
 	return 0;
 }
 
-/* One option; its argument in optarg.  0, or -1 with *errstr. */
+/* An option whose argument is checked: 0, or -1 with *errstr. */
 static int
-opt_one(struct inject_opts *o, int c, const char **errstr)
+opt_checked(struct inject_opts *o, int c, const char **errstr)
 {
 	static char msg[64];
 
@@ -90,29 +92,12 @@ opt_one(struct inject_opts *o, int c, const char **errstr)
 		    optarg);
 		*errstr = msg;
 		return -1;
-	case 'F':
-		o->fullname = optarg;
-		return 0;
-	case 'f':
-	case 'r':
-		o->sender = optarg;
-		return 0;
-	case 'i':
-		o->iflag = true;
-		return 0;
 	case 'N':
 		if (opt_notify(o, optarg) == 0)
 			return 0;
 		*errstr = "bad -N: use never, or success,failure,delay";
 		return -1;
-	case 'o':
-		if (strcmp(optarg, "i") == 0)
-			o->iflag = true;
-		return 0;
-	case 'q':
-		o->mode = INJECT_QRUN;
-		return 0;
-	case 'R':
+	default:	/* 'R' */
 		if (strcasecmp(optarg, "full") == 0 ||
 		    strcasecmp(optarg, "hdrs") == 0) {
 			(void)strlcpy(o->ret, strcasecmp(optarg, "full") == 0 ?
@@ -121,6 +106,45 @@ opt_one(struct inject_opts *o, int c, const char **errstr)
 		}
 		*errstr = "bad -R: use full or hdrs";
 		return -1;
+	}
+}
+
+/* getopt's ':' (missing argument) or '?' (unknown option). */
+static int
+opt_error(int c, const char **errstr)
+{
+	static char msg[64];
+
+	(void)snprintf(msg, sizeof(msg), c == ':' ?
+	    "option -%c needs an argument" : "unknown option -%c",
+	    isprint(optopt) ? optopt : '?');
+	*errstr = msg;
+	return -1;
+}
+
+/* One option; its argument in optarg.  0, or -1 with *errstr. */
+static int
+opt_one(struct inject_opts *o, int c, const char **errstr)
+{
+	switch (c) {
+	case 'b': case 'N': case 'R':
+		return opt_checked(o, c, errstr);
+	case 'F':
+		o->fullname = optarg;
+		return 0;
+	case 'f': case 'r':
+		o->sender = optarg;
+		return 0;
+	case 'i':
+		o->iflag = true;
+		return 0;
+	case 'o':
+		if (strcmp(optarg, "i") == 0)
+			o->iflag = true;
+		return 0;
+	case 'q':
+		o->mode = INJECT_QRUN;
+		return 0;
 	case 't':
 		o->tflag = true;
 		return 0;
@@ -131,16 +155,8 @@ opt_one(struct inject_opts *o, int c, const char **errstr)
 	case 'L': case 'm': case 'n': case 'O': case 'p': case 'U':
 	case 'V': case 'X':
 		return 0;	/* sendmail options that mean nothing here */
-	case ':':
-		(void)snprintf(msg, sizeof(msg), "option -%c needs an argument",
-		    isprint(optopt) ? optopt : '?');
-		*errstr = msg;
-		return -1;
 	default:
-		(void)snprintf(msg, sizeof(msg), "unknown option -%c",
-		    isprint(optopt) ? optopt : '?');
-		*errstr = msg;
-		return -1;
+		return opt_error(c, errstr);
 	}
 }
 
@@ -231,6 +247,24 @@ inject_rcpt_list(struct inject_rcpts *r, const char *list, size_t len,
 	}
 	*errstr = r->err;
 	return -1;
+}
+
+int
+inject_rcpt_arg(struct inject_rcpts *r, const char *arg,
+    const char *defdomain, const char **errstr)
+{
+	char esc[HDR_ADDR_MAX];
+	size_t len = strlen(arg);
+
+	/* folding is for header fields; on a command line it smuggles */
+	if (strpbrk(arg, "\r\n") != NULL) {
+		(void)log_esc(esc, sizeof(esc), arg, len);
+		(void)snprintf(r->err, sizeof(r->err),
+		    "bad recipient \"%s\": CR or LF in an argument", esc);
+		*errstr = r->err;
+		return -1;
+	}
+	return inject_rcpt_list(r, arg, len, defdomain, errstr);
 }
 
 struct dedup_ent {
@@ -619,14 +653,27 @@ inject_conv_feed(struct inject_conv *cv, const char *in, size_t len,
 	return (ssize_t)i;
 }
 
+/*
+ * Every line of a message ends in LF (RFC 5322 2.1, and Maildir readers
+ * count on it): a last line without one gets it, and a CR held at the
+ * end is taken as the start of a line end that EOF cut short.
+ */
 int
 inject_conv_end(struct inject_conv *cv, struct buf *out)
 {
-	if (cv->dot && buf_appendc(out, '.') == -1)
-		return -1;
-	if (cv->cr && buf_appendc(out, '\r') == -1)
-		return -1;
+	if (cv->dot) {
+		if (buf_appendc(out, '.') == -1)
+			return -1;
+		cv->bol = false;
+	}
+	if (cv->cr)
+		cv->bol = false;
 	cv->dot = cv->cr = false;
+	if (!cv->bol) {
+		if (buf_appendc(out, '\n') == -1)
+			return -1;
+		cv->bol = true;
+	}
 	return 0;
 }
 
@@ -641,13 +688,46 @@ close_pair(int p[2])
 		(void)close(p[1]);
 }
 
-/* In the child: fds 0, 1, 6 from the pipes, then exec. */
+/*
+ * Run by root, the queue program runs as the queue user: a setuid
+ * tern-queue started with real uid 0 could get root back, and its file
+ * belongs to that user.  The ids go to *uid and *gid; 0 when not root,
+ * 1 to drop, -1 (logged) when the user is missing or is root.
+ */
+static int
+child_user(uid_t *uid, gid_t *gid)
+{
+	const char *user = paths_queue_user();
+	int r;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return 0;
+	if ((r = priv_user(user, uid, gid)) != 1) {
+		if (r == 0)
+			log_fatalx("queue user %s does not exist", user);
+		else
+			log_fatal("unable to look up the queue user %s", user);
+		return -1;
+	}
+	if (*uid == 0) {
+		log_fatalx("queue user %s is uid 0", user);
+		return -1;
+	}
+	return 1;
+}
+
+/* In the child: fds 0, 1, 6 from the pipes, the drop, then exec. */
 static void __attribute__((noreturn))
-child_exec(const char *path, int m, int e, int t)
+child_exec(const char *path, int m, int e, int t, const uid_t *uid,
+    const gid_t *gid)
 {
 	char *argv[2];
 
 	(void)signal(SIGPIPE, SIG_DFL);
+	if (uid != NULL && priv_drop(*uid, *gid) == -1) {
+		log_warn("unable to become uid %lu", (unsigned long)*uid);
+		_exit(EXIT_EXEC);
+	}
 	/* the sources are >= 3 (main keeps 0-2 open); 6 is set last */
 	if (dup2(m, 0) == -1 || dup2(e, 1) == -1 ||
 	    (t == 6 ? io_cloexec(6, 0) : dup2(t, 6)) == -1)
@@ -663,15 +743,22 @@ int
 inject_child_start(const char *path, struct inject_child *c)
 {
 	int m[2] = { -1, -1 }, e[2] = { -1, -1 }, t[2] = { -1, -1 };
-	int save;
+	int save, drop;
+	uid_t uid;
+	gid_t gid;
 
+	if ((drop = child_user(&uid, &gid)) == -1) {
+		errno = EPERM;
+		return -1;
+	}
 	if (pipe2(m, O_CLOEXEC) == -1 || pipe2(e, O_CLOEXEC) == -1 ||
 	    pipe2(t, O_CLOEXEC) == -1)
 		goto fail;
 	if ((c->pid = fork()) == -1)
 		goto fail;
 	if (c->pid == 0)
-		child_exec(path, m[0], e[0], t[1]);
+		child_exec(path, m[0], e[0], t[1], drop ? &uid : NULL,
+		    drop ? &gid : NULL);
 	(void)close(m[0]);
 	(void)close(e[0]);
 	(void)close(t[1]);
@@ -908,8 +995,8 @@ find_addresses(struct run *r)
 		}
 	}
 	for (i = 0; i < j->opts->nrcpts; i++)
-		if (inject_rcpt_list(&r->rc, j->opts->rcpts[i],
-		    strlen(j->opts->rcpts[i]), j->defdomain, &why) == -1)
+		if (inject_rcpt_arg(&r->rc, j->opts->rcpts[i], j->defdomain,
+		    &why) == -1)
 			goto bad;
 	if (j->opts->tflag && inject_rcpts_header(&r->rc, d, &r->h,
 	    j->defdomain, &why) == -1)

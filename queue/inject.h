@@ -65,6 +65,13 @@ struct inject_rcpts {
  */
 int	inject_rcpt_list(struct inject_rcpts *r, const char *list, size_t len,
 	    const char *defdomain, const char **errstr);
+/*
+ * A command-line operand: as inject_rcpt_list, but CR or LF anywhere in
+ * arg is refused (folding belongs to header fields; in an argument it
+ * only hides a second line).
+ */
+int	inject_rcpt_arg(struct inject_rcpts *r, const char *arg,
+	    const char *defdomain, const char **errstr);
 /* Remove later duplicates (exact match), keeping the first order. */
 int	inject_rcpts_dedup(struct inject_rcpts *);
 void	inject_rcpts_free(struct inject_rcpts *);
@@ -148,7 +155,11 @@ void	inject_conv_init(struct inject_conv *, bool iflag);
  */
 ssize_t	inject_conv_feed(struct inject_conv *, const char *in, size_t len,
 	    struct buf *out);
-/* At the end of input: write out any held '.' or CR.  0 or -1. */
+/*
+ * At the end of input: write out a held '.', then LF when the output
+ * does not end in one (a held CR becomes that LF); nothing for empty
+ * input.  0 or -1.
+ */
 int	inject_conv_end(struct inject_conv *, struct buf *out);
 
 /* The queue program, running. */
@@ -161,8 +172,10 @@ struct inject_child {
 
 /*
  * Start path with the message pipe on its fd 0, the envelope pipe on its
- * fd 1, a pipe on fd 6 and our stderr.  Our ends are close-on-exec.  0,
- * or -1 with errno.
+ * fd 1, a pipe on fd 6 and our stderr.  Our ends are close-on-exec.
+ * When the real or effective uid is 0, the child becomes the queue user
+ * (paths_queue_user(), priv_drop) before exec: a missing or uid-0 queue
+ * user is -1 with EPERM (logged).  0, or -1 with errno.
  */
 int	inject_child_start(const char *path, struct inject_child *c);
 /*

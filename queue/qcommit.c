@@ -12,6 +12,8 @@
 
 #include "addr.h"
 #include "io.h"
+#include "paths.h"
+#include "priv.h"
 #include "qcommit.h"
 #include "rec.h"
 #include "spool.h"
@@ -259,9 +261,14 @@ qc_env_scan(struct qcommit *q, struct qc_scan *st, size_t from)
 	int code;
 
 	for (i = from; i < q->in.len && !st->end; i++) {
-		if (d[i] == '\r' || d[i] == '\n')
+		/*
+		 * Any local user reaches this through setuid tern-queue:
+		 * no control byte may go on to headers, argv or terminals.
+		 */
+		if (d[i] != '\0' && ((unsigned char)d[i] < 0x20 ||
+		    d[i] == 0x7f))
 			return qc_fail(q, QQ_BADENV,
-			    "bad envelope: CR or LF in a record", 0);
+			    "bad envelope: control character in a record", 0);
 		if (d[i] != '\0')
 			continue;
 		code = qc_env_record(q, st, d + st->start, i - st->start);
@@ -374,11 +381,30 @@ qc_id_taken(const char *dir, const char *id)
 }
 
 /*
+ * May the invoker choose the queue id?  Only root, the queue user itself
+ * and the SMTP user (tern-smtpd): from anyone else through setuid
+ * tern-queue the id is a way to collide with or predict other mail.
+ */
+static bool
+qc_id_trusted(const struct qcommit *q)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (q->uid == 0 || q->uid == (long long)geteuid())
+		return true;
+	return q->uid >= 0 && priv_user(paths_smtpd_user(), &uid, &gid) == 1 &&
+	    q->uid == (long long)uid;
+}
+
+/*
  * An "I<id>" record right after F: the caller (tern-smtpd) chose the
  * queue id, so its Received line and reply name the real one.  Take
  * the record out of the input (the file has its own I record), patch
  * the id into the Received line already written, and refuse an id that
  * is in use anywhere in the spool (exit 62): it is never overwritten.
+ * From an untrusted invoker (qc_id_trusted) the record is dropped
+ * unread and a fresh id is kept.
  */
 static int
 qc_take_id(struct qcommit *q, bool *fixed)
@@ -392,6 +418,12 @@ qc_take_id(struct qcommit *q, bool *fixed)
 	if (flen >= q->in.len || rec[0] != 'I')
 		return QQ_OK;
 	ilen = strlen(rec) + 1;
+	if (!qc_id_trusted(q)) {
+		memmove(rec, rec + ilen, q->in.len - flen - ilen);
+		buf_truncate(&q->in, q->in.len - ilen);
+		q->sender = q->in.data + 1;
+		return QQ_OK;
+	}
 	if (ilen != QID_LEN + 2 || !qid_valid(rec + 1))
 		return qc_fail(q, QQ_BADENV, "bad envelope: bad queue id", 0);
 	if (qc_id_taken(SPOOL_MESS, rec + 1) ||

@@ -147,6 +147,7 @@ qctl_state(char state)
 {
 	switch (state) {
 	case SPOOL_TODO:
+	case SPOOL_BUSY:	/* started, outcome unknown or deferred */
 		return "pending";
 	case SPOOL_DONE:
 		return "delivered";

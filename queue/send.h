@@ -126,13 +126,21 @@ int	send_path(char *out, size_t outsz, const char *spool,
 
 /* --- send_deliver.c: attempts and results --------------------------- */
 
-/* Attempt m now: dispatch its local recipients, defer remote ones. */
+/*
+ * Attempt m now: dispatch its local recipients, defer remote ones.  A T
+ * recipient is marked P (no fsync) before its request is sent; one
+ * found P was maybe delivered before a crash and is sent with the check
+ * flag.
+ */
 void	send_attempt(struct send_state *, struct send_msg *, time_t now);
 /* Attempt due and waiting messages while slots are free. */
 void	send_pump(struct send_state *, time_t now);
 /*
- * Apply one result of tern-lspawn (slot must be busy; code K, Z or D),
- * then settle the message if nothing of it is left in flight.
+ * Apply one result of tern-lspawn (slot must be busy; code K, Z or D):
+ * K marks the recipient D, D records the failure and marks B (both
+ * synced); Z leaves it P, so that the next attempt checks (a temporary
+ * failure may follow a partial or unknown delivery).  Then settle the
+ * message if nothing of it is left in flight.
  */
 void	send_result(struct send_state *, unsigned slot, char code,
 	    const char *status, const char *text, time_t now);
@@ -143,7 +151,7 @@ bool	send_can_dispatch(const struct send_state *);
 
 /*
  * m is finished (every recipient D or B): send its DSN when bounce/<id>
- * has records, then unlink env/, mess/, bounce/ and forget m.  When the
+ * has records, then unlink bounce/, mess/, env/ (env last) and forget m.  When the
  * DSN cannot be injected now, m is scheduled for a later try.
  */
 void	send_finish(struct send_state *, struct send_msg *,

@@ -326,10 +326,15 @@ send_finish(struct send_state *st, struct send_msg *m,
 			goto later;
 	}
 	free(b);
-	/* env/ first: without it nobody looks at the other two. */
-	unlink_one(st, SPOOL_ENV, m->id);
-	unlink_one(st, SPOOL_MESS, m->id);
+	/*
+	 * env/ last: while it exists the message is known, so a crash
+	 * between the unlinks leaves no orphan in mess/ or bounce/; the
+	 * next run finds the message finished and ends it again (with no
+	 * bounce records left, no second DSN).
+	 */
 	unlink_one(st, SPOOL_BOUNCE, m->id);
+	unlink_one(st, SPOOL_MESS, m->id);
+	unlink_one(st, SPOOL_ENV, m->id);
 	log_info("%s done", m->id);
 	send_msg_drop(st, m);
 	return;

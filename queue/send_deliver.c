@@ -51,13 +51,39 @@ in_flight(const struct send_state *st, const struct send_msg *m, size_t i)
 	return false;
 }
 
-/* Send the request for recipient i of env: 0, or -1 (logged). */
+/*
+ * Mark recipient i P before its request goes out: if we die now, the
+ * next tern-send knows a delivery may have happened.  No fsync: a dead
+ * process leaves the byte in the page cache; a power loss that takes it
+ * only brings back the older window of one duplicate.  1 marked (or was
+ * P already), 0 the envelope is gone, -1 error (logged).
+ */
+static int
+mark_busy(const struct send_state *st, const struct send_msg *m,
+    const struct spool_rcpt *rc)
+{
+	int r;
+
+	if (rc->state == SPOOL_BUSY)
+		return 1;
+	r = spool_mark_nosync(st->spool, m->id, rc->state_off, SPOOL_BUSY);
+	if (r == -1)
+		log_warn("%s unable to mark a recipient in progress", m->id);
+	return r;
+}
+
+/*
+ * Send the request for recipient i of env: 0 sent, 1 the envelope is
+ * gone (held or deleted), -1 not sent (logged).
+ */
 static int
 dispatch(struct send_state *st, struct send_msg *m,
     const struct spool_env *env, size_t i)
 {
+	const struct spool_rcpt *rc = &env->rcpt[i];
 	struct send_slot *sl = NULL;
 	size_t s;
+	int r;
 
 	/*
 	 * Any free slot will do: after SIGHUP lowered concurrencylocal,
@@ -67,17 +93,20 @@ dispatch(struct send_state *st, struct send_msg *m,
 	for (s = 0; s < st->nslot && sl == NULL; s++)
 		if (st->slot[s].m == NULL)
 			sl = &st->slot[s];
-	if (sl == NULL || strlen(env->rcpt[i].addr) >= sizeof(sl->addr))
+	if (sl == NULL || strlen(rc->addr) >= sizeof(sl->addr))
 		return -1;
+	/* Unmarked, the D mark would likely fail too: do not deliver. */
+	if ((r = mark_busy(st, m, rc)) != 1)
+		return r == 0 ? 1 : -1;
 	if (send_request_format(&st->out, (unsigned)(sl - st->slot), m->id,
-	    env->sender, env->rcpt[i].addr) == -1) {
+	    env->sender, rc->addr, rc->state == SPOOL_BUSY) == -1) {
 		log_warn("%s unable to queue a request", m->id);
 		return -1;
 	}
 	sl->m = m;
 	sl->rcpt = i;
-	sl->state_off = env->rcpt[i].state_off;
-	(void)strlcpy(sl->addr, env->rcpt[i].addr, sizeof(sl->addr));
+	sl->state_off = rc->state_off;
+	(void)strlcpy(sl->addr, rc->addr, sizeof(sl->addr));
 	m->inflight++;
 	st->busy++;
 	return 0;
@@ -224,8 +253,9 @@ send_attempt(struct send_state *st, struct send_msg *m, time_t now)
 {
 	struct spool_env env;
 	struct spool_rcpt *rc;
-	bool need_wait = false;
+	bool need_wait = false, gone = false;
 	size_t i;
+	int r;
 
 	if (read_env(st, m, &env, now) == 0)
 		return;
@@ -234,21 +264,26 @@ send_attempt(struct send_state *st, struct send_msg *m, time_t now)
 	 * A round handles each recipient once: one that failed
 	 * temporarily earlier in this round waits for the next round.
 	 */
-	for (i = m->resume; i < env.nrcpt && !need_wait; i++) {
+	for (i = m->resume; i < env.nrcpt && !need_wait && !gone; i++) {
 		rc = &env.rcpt[i];
-		if (rc->state != SPOOL_TODO || in_flight(st, m, i))
+		if ((rc->state != SPOOL_TODO && rc->state != SPOOL_BUSY) ||
+		    in_flight(st, m, i))
 			continue;
 		if (!send_is_local(&st->cfg, rc->addr))
 			remote(st, m, &env, i, now);
 		else if (!send_can_dispatch(st)) {
 			need_wait = true;
 			m->resume = i;
-		} else if (dispatch(st, m, &env, i) == -1)
+		} else if ((r = dispatch(st, m, &env, i)) == 1)
+			gone = true;
+		else if (r == -1)
 			log_delivery(m->id, rc->addr, "deferred", "4.3.0",
 			    "cannot send the request to tern-lspawn");
 	}
 	if (need_wait)
 		send_msg_wait(st, m, true);
+	else if (m->inflight == 0 && gone)
+		send_msg_drop(st, m);
 	else if (m->inflight == 0)
 		after(st, m, &env, now);
 	spool_env_free(&env);

@@ -8,7 +8,7 @@
 
 int
 send_request_format(struct buf *out, unsigned slot, const char *id,
-    const char *sender, const char *rcpt)
+    const char *sender, const char *rcpt, bool check)
 {
 	char num[16];
 	size_t mark;
@@ -22,6 +22,7 @@ send_request_format(struct buf *out, unsigned slot, const char *id,
 	/* rec_put rejects CR and LF; NUL cannot be inside a C string. */
 	if (rec_put(out, num) == -1 || rec_put(out, id) == -1 ||
 	    rec_put(out, sender) == -1 || rec_put(out, rcpt) == -1 ||
+	    rec_put(out, check ? "c" : "-") == -1 ||
 	    buf_appendc(out, '\0') == -1) {
 		if (out->len > mark)
 			buf_truncate(out, mark);

@@ -23,13 +23,15 @@ struct send_result {
 };
 
 /*
- * Append the request "<slot>\0<id>\0<sender>\0<recipient>\0\0" to out.
- * id, sender and rcpt must not contain NUL, CR or LF (they come from an
- * envelope that was parsed); sender may be "".  0, or -1 with errno
- * (EINVAL for a bad field, buf errors).
+ * Append the request "<slot>\0<id>\0<sender>\0<recipient>\0<flag>\0\0"
+ * to out, flag "c" when check (the recipient was found in state P: a
+ * delivery may have happened, tern-local must look before it writes),
+ * else "-".  id, sender and rcpt must not contain NUL, CR or LF (they
+ * come from an envelope that was parsed); sender may be "".  0, or -1
+ * with errno (EINVAL for a bad field, buf errors).
  */
 int	send_request_format(struct buf *out, unsigned slot, const char *id,
-	    const char *sender, const char *rcpt);
+	    const char *sender, const char *rcpt, bool check);
 
 /*
  * Parse the result at the start of data[0..len):

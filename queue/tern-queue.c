@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,34 @@ queue_fds_ok(void)
 	return ok;
 }
 
+/*
+ * Setuid to the queue user and run by root (real uid 0): do not keep
+ * the real uid 0 (nor gid 0 and root's groups) that this mixed state
+ * leaves, so that no bug here can get root back.  The real uid allows
+ * the effective uid 0 again, with which the drop to the euid and its
+ * group is complete.
+ */
+static int
+queue_unmix(void)
+{
+	uid_t euid = geteuid();
+	struct passwd *pw;
+
+	if (getuid() != 0 || euid == 0)
+		return QQ_OK;
+	errno = 0;
+	if ((pw = getpwuid(euid)) == NULL) {
+		log_fatal("unable to look up uid %lu", (unsigned long)euid);
+		return QQ_CONFIG;
+	}
+	if (setresuid((uid_t)-1, 0, (uid_t)-1) == -1 ||
+	    priv_drop(euid, pw->pw_gid) == -1) {
+		log_fatal("unable to become uid %lu", (unsigned long)euid);
+		return QQ_BUG;
+	}
+	return QQ_OK;
+}
+
 /* Started as root: become the queue user before touching the spool. */
 static int
 queue_drop(void)
@@ -78,9 +107,8 @@ queue_drop(void)
 
 /* Control files databytes and queuetimeout. */
 static int
-queue_config(struct qcommit *q)
+queue_config(struct qcommit *q, const char *dir)
 {
-	const char *dir = paths_control();
 	long long v;
 	int r;
 
@@ -133,6 +161,7 @@ int
 main(void)
 {
 	struct qcommit q;
+	const char *spool, *control;
 	bool fds;
 	int code;
 
@@ -146,13 +175,17 @@ main(void)
 	}
 	qcommit_init(&q, 0, 1);
 	q.uid = (long long)getuid();
-	if ((code = queue_drop()) != QQ_OK ||
-	    (code = queue_config(&q)) != QQ_OK)
+	/* before queue_unmix: the environment of real uid 0 is trusted */
+	spool = paths_spool();
+	control = paths_control();
+	if ((code = queue_unmix()) != QQ_OK ||
+	    (code = queue_drop()) != QQ_OK ||
+	    (code = queue_config(&q, control)) != QQ_OK)
 		return code;
 	q.deadline_ms += queue_now_ms();
-	if (chdir(paths_spool()) == -1) {
+	if (chdir(spool) == -1) {
 		log_fatal("unable to enter the spool %s (exit %d)",
-		    paths_spool(), QQ_SPOOLDIR);
+		    spool, QQ_SPOOLDIR);
 		return QQ_SPOOLDIR;
 	}
 	if ((code = qcommit_run(&q)) != QQ_OK)

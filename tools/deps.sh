@@ -6,7 +6,7 @@ set -u
 
 PKGS="build-essential pkg-config libbsd-dev libssl-dev libunbound-dev
 libcrypt-dev libevent-dev libnss-wrapper mandoc perl python3 openssl procps util-linux
-nsd ldnsutils swaks dns-root-data"
+nsd ldnsutils swaks dns-root-data curl fetchmail mpop"
 
 missing=""
 for p in $PKGS; do

@@ -4,11 +4,21 @@
 # set-user-ID bit of tern-queue are applied only when run as root and the
 # user ternq exists, the set-group-ID bit of tern-checkpass only when the
 # group ternauth exists; otherwise the commands to do it are printed.
+# tern-queue is also made immutable (chattr +i) where that works, so that
+# its owner ternq cannot rewrite it (INSTALL, section 3).
 set -eu
 
 uninstall=0
 if [ "$1" = -u ]; then uninstall=1; shift; fi
 D=$1 BINDIR=$2 SBINDIR=$3 LIBEXECDIR=$4 MANDIR=$5 CONTROLDIR=$6 SPOOLDIR=$7
+
+# The immutable flag must go before tern-queue can be replaced or removed.
+unfreeze() {
+	if [ "$(id -u)" = 0 ] && [ -e "$1" ] && command -v chattr >/dev/null
+	then
+		chattr -i "$1" 2>/dev/null || true
+	fi
+}
 
 # Programs users and scripts call / daemons and helpers.
 SBIN="sendmail tern-send tern-qctl tern-passwd"
@@ -20,6 +30,7 @@ if [ $uninstall = 1 ]; then
 	for p in $SBIN; do rm -f "$D$SBINDIR/$p"; done
 	for l in $SBIN_LINKS; do rm -f "$D$SBINDIR/${l%%=*}"; done
 	for l in $BIN_LINKS; do rm -f "$D$BINDIR/${l%%=*}"; done
+	unfreeze "$D$LIBEXECDIR/tern-queue"
 	for p in $LIBEXEC; do rm -f "$D$LIBEXECDIR/$p"; done
 	rmdir "$D$LIBEXECDIR" 2>/dev/null || true
 	for m in man/*.[1-8]; do
@@ -35,6 +46,7 @@ for l in $SBIN_LINKS; do ln -sf "${l#*=}" "$D$SBINDIR/${l%%=*}"; done
 # mailq and newaliases sit beside the user commands, pointing at sbin.
 rel=$(realpath -m --relative-to="$BINDIR" "$SBINDIR/tern-qctl")
 for l in $BIN_LINKS; do ln -sf "$rel" "$D$BINDIR/${l%%=*}"; done
+unfreeze "$D$LIBEXECDIR/tern-queue"
 for p in $LIBEXEC; do install -m 0755 "bin/$p" "$D$LIBEXECDIR/$p"; done
 for m in man/*.[1-8]; do
 	s=${m##*.}
@@ -58,11 +70,19 @@ if [ "$(id -u)" = 0 ] && [ -z "$D" ] && id ternq >/dev/null 2>&1; then
 	chown -R ternq:ternq "$SPOOLDIR"
 	chown ternq:ternq "$LIBEXECDIR/tern-queue"
 	chmod 4711 "$LIBEXECDIR/tern-queue"
+	if command -v chattr >/dev/null &&
+	    chattr +i "$LIBEXECDIR/tern-queue" 2>/dev/null; then
+		echo "install: $LIBEXECDIR/tern-queue is immutable (chattr +i)"
+	else
+		echo "install: chattr +i $LIBEXECDIR/tern-queue failed:" \
+		    "ternq can rewrite it (INSTALL, section 3)"
+	fi
 else
 	cat <<EOT
 install: as root, once the users exist (see INSTALL), run:
   chown -R ternq:ternq $SPOOLDIR
   chown ternq:ternq $LIBEXECDIR/tern-queue && chmod 4711 $LIBEXECDIR/tern-queue
+  chattr +i $LIBEXECDIR/tern-queue   # so that ternq cannot rewrite it
 EOT
 fi
 

@@ -245,13 +245,56 @@ with Instance() as t:
     is_(r.returncode, 0, "-q: exit 0 (ignored, with a message)")
     ok(b"-q" in r.stderr, "-q: says it is ignored")
 
+    # address lists never lose a recipient silently (review defect 9)
+    for arg, text in (("a@b.c: d@e.f;", "group name"),
+                      ("a.b: d@e.f", "not closed"),
+                      ("a@b.c\nX-Inj: 1", "CR or LF"),
+                      ("a@b.c,\r\n d@e.f", "CR or LF"),
+                      ("a@b.c <d@e.f>", "display name"),
+                      ("x@y.z Name <d@e.f>", "display name")):
+        r = sm(t, [arg], b"Subject: s\n\nb\n")
+        refused(t, r, "recipient %r" % arg, text)
+        clear(t)
+    r = sm(t, ["-t"], b"To: a@b.c: d@e.f;\nSubject: s\n\nb\n")
+    refused(t, r, "-t with an address as group name", "group name")
+    clear(t)
+    r = sm(t, ["a.b: d@e.f;, \"x@y\" <g@h.test>"], b"Subject: s\n\nb\n")
+    is_(r.returncode, 0, "a closed group and a quoted name with '@': exit 0")
+    recs, _ = one(t, "group and quoted name")
+    is_(rcpts_of(recs), ["d@e.f", "g@h.test"],
+        "group members and the angle address are the recipients")
+    clear(t)
+
+    # a last line without LF gets one (review defect 10)
+    r = sm(t, ["a@x.test"], b"Subject: s\n\nbody")
+    is_(r.returncode, 0, "last line without LF: exit 0")
+    _, m = one(t, "last line without LF")
+    is_(body_of(m), b"body\n", "a last line without LF gets one")
+    clear(t)
+    r = sm(t, ["a@x.test"], b"body")
+    is_(r.returncode, 0, "one line without LF: exit 0")
+    _, m = one(t, "one line without LF")
+    ok(m.endswith(b"\n\nbody\n"), "a one-line body without LF gets one "
+       "(%r)" % m[-20:])
+    clear(t)
+    r = sm(t, ["a@x.test"], b"Subject: s\r\n\r\nbody\r")
+    is_(r.returncode, 0, "CRLF input cut after CR: exit 0")
+    _, m = one(t, "CRLF input cut after CR")
+    is_(body_of(m), b"body\n", "a CR at the end becomes the final LF")
+    clear(t)
+
     # TERN_QUEUE: a filter that records what it gets
-    rec = os.path.join(t.dir, "filter")
+    fdir = os.path.join(t.dir, "filterdir")
+    os.mkdir(fdir)
+    if t.root:
+        t.chown_tree(fdir)   # the filter runs as the queue user
+    rec = os.path.join(fdir, "filter")
     script = os.path.join(t.dir, "qq.sh")
     with open(script, "w") as f:
         f.write("#!/bin/sh\ncat > %s.msg\ncat <&1 > %s.env\n"
+                "id -ru > %s.uid\nid -rg >> %s.uid\nid -u >> %s.uid\n"
                 "[ -n \"$QTEXT\" ] && printf '%%s' \"$QTEXT\" >&6\n"
-                "exit ${QEXIT:-0}\n" % (rec, rec))
+                "exit ${QEXIT:-0}\n" % (rec, rec, rec, rec, rec))
     os.chmod(script, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP |
              stat.S_IROTH | stat.S_IXOTH)
     r = sm(t, ["-f", "s@x.test", "-N", "success,failure", "-R", "hdrs",
@@ -267,6 +310,16 @@ with Instance() as t:
     ok(m.startswith(b"Subject: f\n") and m.endswith(b"\n\nbody\n"),
        "TERN_QUEUE: the fixed message on fd 0")
     ok(queued(t) == [], "TERN_QUEUE: tern-queue not run")
+    with open(rec + ".uid") as f:
+        ids = [int(x) for x in f.read().split()]
+    if t.root:
+        # review defect 5: root's sendmail must not start a setuid
+        # tern-queue with real uid 0
+        is_(ids, [t.uid, t.gid, t.uid], "run by root, the queue program "
+            "runs as the queue user (real and effective ids)")
+    else:
+        is_(ids, [os.getuid(), os.getgid(), os.geteuid()],
+            "not root: the queue program runs as the caller")
     for code, text, want, says in ((31, "", 100, "permanently"),
                                    (11, "", 100, "address too long"),
                                    (53, "", 111, "write error"),

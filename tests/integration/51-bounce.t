@@ -111,8 +111,9 @@ def test_headers_envid_orcpt(inst, s, b):
           "Final-Recipient: rfc822; addr")
     t.is_(r.get("action"), "failed", "Action: failed")
     t.is_(r.get("status"), "5.1.1", "Status: 5.1.1")
-    t.ok(r.get("diagnostic-code", "").startswith("smtp; "),
-         "Diagnostic-Code: smtp; text")
+    t.ok(r.get("diagnostic-code", "").startswith("X-tern; "),
+         "Diagnostic-Code: X-tern; text (local text is no SMTP reply, "
+         "RFC 3464 2.3.6) (%r)" % r.get("diagnostic-code"))
     t.ok(is_date(r.get("last-attempt-date", "")), "Last-Attempt-Date")
     hdrs = p[2].get_content()
     t.ok("Subject: case A" in hdrs and "From: s@tern.test" in hdrs,

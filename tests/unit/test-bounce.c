@@ -259,9 +259,9 @@ test_basic(void)
 	    !has(p, "Original-Recipient"), "no ENVID, no ORCPT fields");
 	tap_ok(has(p, "\n\nFinal-Recipient: rfc822; y@tern.test\n"
 	    "Action: failed\nStatus: 5.1.1\n"
-	    "Diagnostic-Code: smtp; no such user\n"
+	    "Diagnostic-Code: X-tern; no such user\n"
 	    "Last-Attempt-Date: Thu, 26 Nov 2026 08:30:05 +0000\n"),
-	    "per-recipient fields in order");
+	    "per-recipient fields in order, local text is X-tern");
 	tap_is_int((long long)count(p, "Final-Recipient:"), 1,
 	    "one recipient block");
 
@@ -375,7 +375,7 @@ test_pick(void)
 	tap_is_int(build(&env, f, 5, msg_plain, sizeof(msg_plain) - 1,
 	    &out), 0, "bounce_build with repeated records succeeds");
 	part(out.data, 1, p, sizeof(p));
-	tap_ok(has(p, "Status: 5.2.2\nDiagnostic-Code: smtp; second try\n") &&
+	tap_ok(has(p, "Status: 5.2.2\nDiagnostic-Code: X-tern; second try\n") &&
 	    !has(p, "first try"), "the last record of an index wins");
 	tap_ok(!has(out.data, "out of range"), "index past nrcpt ignored");
 	tap_ok(!has(out.data, "9.9.9"), "a bad status is ignored");
@@ -529,6 +529,60 @@ test_headers(void)
 	buf_free(&out);
 }
 
+struct dcase {
+	const char	*text;
+	const char	*type;
+};
+
+static const struct dcase dcases[] = {
+	{ "550 5.1.1 no such user", "smtp" },
+	{ "451-4.3.0 try later", "smtp" },
+	{ "250 ok", "smtp" },
+	{ "no such user", "X-tern" },
+	{ "550", "X-tern" },
+	{ "550x no", "X-tern" },
+	{ "650 no", "X-tern" },
+	{ "5a0 no", "X-tern" },
+	{ " 550 no", "X-tern" },
+	{ "", "X-tern" },
+};
+
+static void
+test_diag_type(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[3];
+	struct bounce_rcpt f[3];
+	struct buf out;
+	char p[8192];
+	size_t i;
+
+	for (i = 0; i < sizeof(dcases) / sizeof(dcases[0]); i++)
+		tap_is_str(bounce_diag_type(dcases[i].text), dcases[i].type,
+		    "diagnostic type of \"%s\" is %s", dcases[i].text,
+		    dcases[i].type);
+	tap_is_str(bounce_diag_type(NULL), "X-tern", "NULL text is X-tern");
+	env_init(&env, rc, 3);
+	rc[0].addr = "a@t";
+	rc[1].addr = "b@t";
+	rc[2].addr = "c@t";
+	f[0] = fail(0, "5.1.1", "550 5.1.1 user unknown");
+	f[1] = fail(1, "5.1.1", "no such user");
+	f[2] = fail(2, "5.3.0", "550 looks like smtp");
+	(void)strlcpy(f[2].diag_type, "X-tern", sizeof(f[2].diag_type));
+	buf_init(&out, OUTMAX);
+	tap_is_int(bounce_build(&env, f, 3, -1, "me", "to@x", NOW, &out), 0,
+	    "bounce_build with mixed diagnostic types");
+	part(out.data, 1, p, sizeof(p));
+	tap_ok(has(p, "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n"),
+	    "an SMTP reply is Diagnostic-Code: smtp");
+	tap_ok(has(p, "Diagnostic-Code: X-tern; no such user\n"),
+	    "local text is Diagnostic-Code: X-tern");
+	tap_ok(has(p, "Diagnostic-Code: X-tern; 550 looks like smtp\n"),
+	    "a record's own diag_type wins over its text");
+	buf_free(&out);
+}
+
 static void
 test_hostile(void)
 {
@@ -547,7 +601,7 @@ test_hostile(void)
 	tap_ok(seven_bit(&out), "control and 8-bit bytes do not get out");
 	tap_ok(has(out.data, "Original-Envelope-Id: id?with?esc\n") &&
 	    has(out.data, "Final-Recipient: rfc822; evil??@t\n") &&
-	    has(out.data, "Diagnostic-Code: smtp; text??\n") &&
+	    has(out.data, "Diagnostic-Code: X-tern; text??\n") &&
 	    has(out.data, "MAILER-DAEMON@me?>") && has(out.data, "To: <to?>"),
 	    "they become '?'");
 	buf_free(&out);
@@ -599,6 +653,8 @@ test_record(void)
 		tap_ok(r[0].text[5] == '?', "control characters become '?'");
 		tap_is_str(r[1].status, "5.2.2", "last record wins: status");
 		tap_is_str(r[1].text, "full", "last record wins: text");
+		tap_is_str(r[1].diag_type, "X-tern",
+		    "bounce_read sets the diagnostic type from the text");
 	}
 	free(r);
 
@@ -678,6 +734,7 @@ main(void)
 	test_full();
 	test_headers();
 	test_hostile();
+	test_diag_type();
 	test_record();
 	cleanup(bdir);
 	return tap_done();

@@ -176,7 +176,19 @@ static const struct acase acases[] = {
 	{ "undisclosed-recipients:;", "" },
 	{ "undisclosed-recipients: ;, a@b", "a@b" },
 	{ "team: a@b, B <c@d>;, e@f", "a@b|c@d|e@f" },
-	{ "team: a@b (open group at the end)", "a@b" },
+	{ "team: a@b (open group at the end)", NULL },
+	{ "a.b: d@e.f", NULL },
+	{ "a@b.c: d@e.f;", NULL },
+	{ "a@b.c\nX-Inj: 1", NULL },
+	{ "x@[1.2.3.4]: d@e.f;", NULL },
+	{ ": d@e.f;", NULL },
+	{ "a@b.c <d@e.f>", NULL },
+	{ "a @ b <d@e.f>", NULL },
+	{ "[1.2.3.4] <d@e.f>", NULL },
+	{ "\"a@b.c\" <d@e.f>", "d@e.f" },
+	{ "\"a@b.c\": d@e.f;", "d@e.f" },
+	{ "a.b: d@e.f;", "d@e.f" },
+	{ "Dr. J. Q. <d@e.f>", "d@e.f" },
 	{ "<@r1,@r2:a@b>", "a@b" },
 	{ "\"a b\"@x", "\"a b\"@x" },
 	{ "a@[127.0.0.1]", "a@[127.0.0.1]" },
@@ -270,7 +282,17 @@ struct ccase {
 
 static const struct ccase ccases[] = {
 	{ "CRLF becomes LF", S("a\r\nb\r\n"), false, S("a\nb\n"), false },
-	{ "bare CR is kept", S("a\rb\r"), false, S("a\rb\r"), false },
+	{ "bare CR is kept", S("a\rb\rc\n"), false, S("a\rb\rc\n"),
+	    false },
+	{ "a CR at EOF ends the last line", S("a\rb\r"), false, S("a\rb\n"),
+	    false },
+	{ "a last line without LF gets one", S("a\nbody"), false,
+	    S("a\nbody\n"), false },
+	{ "one line without LF gets one", S("body"), false, S("body\n"),
+	    false },
+	{ "empty input stays empty", S(""), false, S(""), false },
+	{ "-i: a last line without LF gets one", S("x\n."), true,
+	    S("x\n.\n"), false },
 	{ "CR CR LF keeps one CR", S("a\r\r\n"), false, S("a\r\n"), false },
 	{ "lone dot ends input", S("a\n.\nb\n"), false, S("a\n"), true },
 	{ "lone dot with CRLF ends input", S("a\r\n.\r\nb\n"), false,
@@ -281,9 +303,10 @@ static const struct ccase ccases[] = {
 	{ "dot CR x is data", S(".\rx\n"), false, S(".\rx\n"), false },
 	{ "-i: lone dot is data", S("a\n.\nb\n"), true, S("a\n.\nb\n"),
 	    false },
-	{ "dot at EOF without LF is data", S("a\n."), false, S("a\n."),
+	{ "dot at EOF without LF is data", S("a\n."), false, S("a\n.\n"),
 	    false },
-	{ "dot CR at EOF is data", S("a\n.\r"), false, S("a\n.\r"), false },
+	{ "dot CR at EOF is data", S("a\n.\r"), false, S("a\n.\n"),
+	    false },
 	{ "dot not at line start is data", S("a.\n"), false, S("a.\n"),
 	    false },
 };
@@ -441,6 +464,7 @@ test_rcpts(void)
 	struct buf env;
 	const char *why;
 	char s[300];
+	int rc;
 	const char hdr[] = "To: A <a@X.org>, b\nCc: g: c@d, a@x.org;\n"
 	    "Bcc: hidden@h\nSubject: s\n\n";
 	struct hdr h;
@@ -451,9 +475,20 @@ test_rcpts(void)
 	    strcmp(r.a[0], "joe@example.org") == 0 &&
 	    strcmp(r.a[1], "root@dflt.test") == 0,
 	    "rcpt list: canonical, unqualified gets defaultdomain");
-	tap_ok(inject_rcpt_list(&r, S("bad@@x"), "d", &why) == -1 &&
-	    strstr(why, "bad@@x") != NULL,
+	/* the call first: argument order is unspecified, why must be set */
+	why = "";
+	rc = inject_rcpt_list(&r, S("bad@@x"), "d", &why);
+	tap_ok(rc == -1 && strstr(why, "bad@@x") != NULL,
 	    "rcpt list: a bad address is refused and named (%s)", why);
+	inject_rcpts_free(&r);
+	why = "";
+	rc = inject_rcpt_arg(&r, "a@b.c\nX-Inj: 1", "d", &why);
+	tap_ok(rc == -1 && r.n == 0 && strstr(why, "CR or LF") != NULL,
+	    "rcpt arg: LF in an argument is refused (%s)", why);
+	tap_ok(inject_rcpt_arg(&r, "a@b.c,\r d@e.f", "d", &why) == -1 &&
+	    r.n == 0, "rcpt arg: CR in an argument is refused");
+	tap_ok(inject_rcpt_arg(&r, "a@b.c, \t d@e.f", "d", &why) == 0 &&
+	    r.n == 2, "rcpt arg: blanks between addresses are fine");
 	inject_rcpts_free(&r);
 
 	(void)hdr_parse(hdr, sizeof(hdr) - 1, true, &h, &why);

@@ -304,6 +304,79 @@ test_failures(void)
 	close(fd);
 }
 
+/* Rename md/from/name to md/to/name<suffix>: 0 or -1. */
+static int
+move(const char *md, const char *from, const char *name, const char *to,
+    const char *suffix)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	snprintf(a, sizeof(a), "%s/%s/%s", md, from, name);
+	snprintf(b, sizeof(b), "%s/%s/%s%s", md, to, name, suffix);
+	return rename(a, b);
+}
+
+#define KEY_A	"1lgfnc4rsi7lhvrm0123456789abcdef"
+#define KEY_B	"1lgfnc4rsi7lhvrm0123456789abcdee"
+#define PFX	"Return-Path: <s@x>\nDelivered-To: r@y\n"
+
+static void
+test_key(void)
+{
+	char md[512], name[256], found[256], path[PATH_MAX];
+	int fd, r;
+
+	snprintf(md, sizeof(md), "%s/Key", top);
+	tap_is_int(maildir_find_key(md, KEY_A, PFX, strlen(PFX), found,
+	    sizeof(found)), 0, "find: a missing Maildir holds nothing");
+	if (maildir_create(md) == -1)
+		return;
+	tap_is_int(maildir_find_key(md, KEY_A, PFX, strlen(PFX), found,
+	    sizeof(found)), 0, "find: an empty Maildir holds nothing");
+	fd = input(100);
+	tap_is_int(maildir_deliver_key(md, KEY_A, PFX, strlen(PFX), fd, name,
+	    sizeof(name)), 0, "keyed delivery succeeds");
+	tap_ok(strstr(name, "K" KEY_A ".") != NULL,
+	    "keyed delivery: the base name carries K<key>");
+	r = maildir_find_key(md, KEY_A, PFX, strlen(PFX), found,
+	    sizeof(found));
+	tap_ok(r == 1 && strcmp(found, name) == 0, "find: the keyed message "
+	    "is found in new/");
+	tap_is_int(maildir_find_key(md, KEY_B, PFX, strlen(PFX), found,
+	    sizeof(found)), 0, "find: another key is not found");
+	tap_is_int(maildir_find_key(md, KEY_A, "Return-Path: <t@x>\n", 20,
+	    found, sizeof(found)), 0,
+	    "find: the key with other content (a hash collision) is not ours");
+	tap_ok(move(md, "new", name, "cur", ":2,S") == 0 &&
+	    maildir_find_key(md, KEY_A, PFX, strlen(PFX), found,
+	    sizeof(found)) == 1 && strstr(found, ":2,S") != NULL,
+	    "find: a message moved to cur/ with flags is found there");
+	tap_ok(move(md, "cur", found, "tmp", "") == 0 &&
+	    maildir_find_key(md, KEY_A, PFX, strlen(PFX), found,
+	    sizeof(found)) == 0, "find: tmp/ does not count as delivered");
+	lseek(fd, 0, SEEK_SET);
+	tap_is_int(maildir_deliver_key(md, NULL, PFX, strlen(PFX), fd, name,
+	    sizeof(name)), 0, "delivery without a key still works");
+	tap_ok(strchr(name, 'K') == NULL || strstr(name, "K" KEY_A) == NULL,
+	    "an unkeyed name does not carry the key");
+	tap_is_int(maildir_find_key(md, KEY_A, PFX, strlen(PFX), found,
+	    sizeof(found)), 0, "find: an unkeyed message is not found");
+	lseek(fd, 0, SEEK_SET);
+	errno = 0;
+	tap_ok(maildir_deliver_key(md, "Bad/Key", PFX, strlen(PFX), fd, name,
+	    sizeof(name)) == -1 && errno == EINVAL, "a bad key is refused");
+	errno = 0;
+	tap_ok(maildir_find_key(md, "", PFX, strlen(PFX), found,
+	    sizeof(found)) == -1 && errno == EINVAL,
+	    "find: an empty key is refused");
+	snprintf(path, sizeof(path), "%s/cur", md);
+	tap_ok(chmod(path, 0) == 0 && (geteuid() == 0 ||
+	    maildir_find_key(md, KEY_B, PFX, strlen(PFX), found,
+	    sizeof(found)) == -1), "find: an unreadable cur/ is an error");
+	(void)chmod(path, 0700);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -317,6 +390,7 @@ main(void)
 	test_deliver();
 	test_visible_after();
 	test_failures();
+	test_key();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
 	if (system(cmd) != 0)
 		tap_diag("could not remove %s", top);

@@ -149,27 +149,36 @@ test_is_local(void)
 static void
 test_request(void)
 {
-	static const char want[] = "3\0" "0123456789abcdef\0" "s@x\0" "r@y\0";
+	static const char want[] = "3\0" "0123456789abcdef\0" "s@x\0" "r@y\0"
+	    "-\0";
+	static const char wantc[] = "12\0" "0123456789abcdef\0" "s@x\0"
+	    "r@y\0" "c\0";
 	struct buf b;
 
 	buf_init(&b, 4096);
-	tap_ok(send_request_format(&b, 3, "0123456789abcdef", "s@x", "r@y")
-	    == 0 && b.len == sizeof(want) &&
+	tap_ok(send_request_format(&b, 3, "0123456789abcdef", "s@x", "r@y",
+	    false) == 0 && b.len == sizeof(want) &&
 	    memcmp(b.data, want, sizeof(want)) == 0,
-	    "request: fields NUL-terminated, then an empty field");
+	    "request: fields NUL-terminated, flag -, then an empty field");
 	buf_reset(&b);
-	tap_ok(send_request_format(&b, 0, "0123456789abcdef", "", "r@y") == 0 &&
-	    b.len == 2 + 17 + 1 + 4 + 1 && b.data[19] == '\0',
-	    "request: the null sender is an empty field");
+	tap_ok(send_request_format(&b, 12, "0123456789abcdef", "s@x", "r@y",
+	    true) == 0 && b.len == sizeof(wantc) &&
+	    memcmp(b.data, wantc, sizeof(wantc)) == 0,
+	    "request: a check delivery carries the flag c");
 	buf_reset(&b);
-	tap_ok(send_request_format(&b, 0, "id", "s", "r\n@y") == -1 &&
+	tap_ok(send_request_format(&b, 0, "0123456789abcdef", "", "r@y",
+	    false) == 0 && b.len == 2 + 17 + 1 + 4 + 2 + 1 &&
+	    b.data[19] == '\0', "request: the null sender is an empty field");
+	buf_reset(&b);
+	tap_ok(send_request_format(&b, 0, "id", "s", "r\n@y", false) == -1 &&
 	    b.len == 0, "request: LF in a field is refused, nothing written");
-	tap_ok(send_request_format(&b, 0, "id", "s", "") == -1,
+	tap_ok(send_request_format(&b, 0, "id", "s", "", false) == -1,
 	    "request: empty recipient refused");
 	buf_free(&b);
 	buf_init(&b, 10);
-	tap_ok(send_request_format(&b, 0, "0123456789abcdef", "s", "r") == -1 &&
-	    b.len == 0, "request: buffer cap reached, nothing written");
+	tap_ok(send_request_format(&b, 0, "0123456789abcdef", "s", "r",
+	    true) == -1 && b.len == 0,
+	    "request: buffer cap reached, nothing written");
 	buf_free(&b);
 }
 

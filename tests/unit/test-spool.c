@@ -43,6 +43,8 @@ static const struct envcase good[] = {
 	{ "NEVER notify", ENV(HEAD "Fa@b\0NNEVER\0Tc@d\0\0"), 1, NULL },
 	{ "done and failed states", ENV(HEAD "Fa@b\0Dc@d\0Be@f\0Tg@h\0\0"),
 	    3, NULL },
+	{ "in-progress state P", ENV(HEAD "Fa@b\0Pc@d\0NNEVER\0Pe@f\0\0"),
+	    2, NULL },
 	{ "time zero", ENV("V1\0I" QID "\0t0\0Fa@b\0Tc@d\0\0"), 1, NULL },
 };
 
@@ -98,6 +100,8 @@ static const struct envcase bad[] = {
 	    "ORCPT" },
 	{ "N without a recipient", ENV(HEAD "Fa@b\0Tc@d\0NNEVER\0\0"), 0,
 	    "without a recipient" },
+	{ "unknown state byte Q", ENV(HEAD "Fa@b\0Qc@d\0\0"), 0,
+	    "unknown record" },
 };
 
 static void
@@ -328,8 +332,22 @@ test_mark(const char *dir)
 		tap_ok(false, "two recipients read (%s)", why);
 		return;
 	}
+	tap_is_int(spool_mark_nosync(dir, QID, env.rcpt[1].state_off,
+	    SPOOL_BUSY), 1, "mark recipient 1 in progress without fsync");
+	tap_is_int(spool_mark_nosync(dir, QID, env.rcpt[0].state_off,
+	    SPOOL_BUSY), 1, "mark recipient 0 in progress");
+	tap_is_int(spool_env_read(dir, SPOOL_ENV, QID, &env2, &why), 1,
+	    "an envelope with P recipients parses");
+	tap_ok(env2.nrcpt == 2 && env2.rcpt[0].state == SPOOL_BUSY &&
+	    env2.rcpt[1].state == SPOOL_BUSY &&
+	    strcmp(env2.rcpt[1].addr, "e@f") == 0,
+	    "state P is read back, addresses intact");
+	tap_ok(!spool_env_finished(&env2), "P recipients: not finished");
+	spool_env_free(&env2);
+	tap_is_int(spool_mark_nosync(dir, QID, env.rcpt[0].state_off,
+	    SPOOL_TODO), 1, "P goes back to T");
 	tap_is_int(spool_mark(dir, QID, env.rcpt[1].state_off, SPOOL_DONE), 1,
-	    "mark recipient 1 done");
+	    "mark recipient 1 done (from P)");
 	tap_is_int(spool_mark(dir, QID, env.rcpt[0].state_off, SPOOL_FAILED),
 	    1, "mark recipient 0 failed");
 	tap_is_int(spool_env_read(dir, SPOOL_ENV, QID, &env2, &why), 1,
@@ -346,6 +364,9 @@ test_mark(const char *dir)
 	    -1 && errno == EINVAL, "mark refuses an offset not at a state");
 	tap_ok(spool_mark(dir, QID, env.rcpt[1].state_off, 'X') == -1,
 	    "mark refuses an unknown state");
+	tap_ok(spool_mark_nosync(dir, QID, env.rcpt[1].state_off + 1,
+	    SPOOL_BUSY) == -1 && errno == EINVAL,
+	    "mark_nosync refuses an offset not at a state");
 	tap_ok(spool_mark(dir, QID, 1 << 20, SPOOL_DONE) == -1,
 	    "mark refuses an offset past the end");
 	tap_ok(spool_mark(dir, "../../etc/xx", 0, SPOOL_DONE) == -1 &&

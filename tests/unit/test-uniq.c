@@ -159,6 +159,82 @@ test_maildir(void)
 	    "a buffer too small fails with ENAMETOOLONG");
 }
 
+static const struct {
+	const char	*what;
+	const char	*name;
+	const char	*key;
+	bool		 has;
+} keycases[] = {
+	{ "in new/", "1.M2P3Q1Rab" "Kxyz" ".host", "xyz", true },
+	{ "in cur/ with flags", "1.M2P3Q1Rab" "Kxyz" ".host:2,S", "xyz", true },
+	{ "another key", "1.M2P3Q1Rab" "Kxyy" ".host", "xyz", false },
+	{ "key without K", "1.M2P3Q1Rab" "xyz" ".host", "xyz", false },
+	{ "key only a suffix of the K part", "1.M2Kaxyz.host", "xyz", false },
+	{ "key in the host part only", "1.M2P3.Kxyz.h", "xyz", false },
+	{ "no unique part end", "1.M2P3Kxyz", "xyz", false },
+	{ "no dot at all", "Kxyz", "xyz", false },
+	{ "name shorter than the key", "1.K.h", "xyz", false },
+	{ "empty key", "1.M2K.h", "", false },
+};
+
+static void
+test_key(void)
+{
+	char k1[UNIQ_KEY_LEN + 1], k2[UNIQ_KEY_LEN + 1], name[256], tiny[40];
+	char big[UNIQ_KEY_MAX + 2];
+	size_t i;
+	int r;
+
+	tap_is_int(uniq_key(k1, "1lgfnc4rsi7lhvrm", "a@b", "/m/"), 0,
+	    "key: made");
+	tap_ok(strlen(k1) == UNIQ_KEY_LEN &&
+	    strncmp(k1, "1lgfnc4rsi7lhvrm", QID_LEN) == 0 &&
+	    strspn(k1 + QID_LEN, "0123456789abcdef") == 16,
+	    "key: queue id then 16 hex digits");
+	(void)uniq_key(k2, "1lgfnc4rsi7lhvrm", "a@b", "/m/");
+	tap_is_str(k2, k1, "key: the same inputs give the same key");
+	(void)uniq_key(k2, "1lgfnc4rsi7lhvrm", "a@c", "/m/");
+	tap_ok(strcmp(k1, k2) != 0, "key: another recipient, another key");
+	(void)uniq_key(k2, "1lgfnc4rsi7lhvrm", "a@b", "/n/");
+	tap_ok(strcmp(k1, k2) != 0, "key: another Maildir, another key");
+	(void)uniq_key(k1, "1lgfnc4rsi7lhvrm", "ab", "c");
+	(void)uniq_key(k2, "1lgfnc4rsi7lhvrm", "a", "bc");
+	tap_ok(strcmp(k1, k2) != 0, "key: the recipient/path split counts");
+	(void)uniq_key(k2, "1lgfnc4rsi7lhvrn", "ab", "c");
+	tap_ok(strcmp(k1, k2) != 0, "key: another queue id, another key");
+	errno = 0;
+	tap_ok(uniq_key(k2, "not-a-qid", "a", "b") == -1 && errno == EINVAL,
+	    "key: a bad queue id is refused");
+	tap_is_int(uniq_maildir_key(name, sizeof(name), k1), 0,
+	    "keyed maildir name: made");
+	tap_ok(uniq_maildir_has_key(name, k1) && strstr(name, k1) != NULL,
+	    "keyed maildir name carries its key");
+	tap_ok(!uniq_maildir_has_key(name, k2),
+	    "keyed maildir name does not match another key");
+	tap_ok(uniq_maildir(name, sizeof(name)) == 0 &&
+	    !uniq_maildir_has_key(name, k1), "a plain name has no key");
+	errno = 0;
+	tap_ok(uniq_maildir_key(name, sizeof(name), "Bad") == -1 &&
+	    errno == EINVAL, "keyed name: upper case in the key refused");
+	tap_ok(uniq_maildir_key(name, sizeof(name), "") == -1 &&
+	    errno == EINVAL, "keyed name: empty key refused");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	tap_ok(uniq_maildir_key(name, sizeof(name), big) == -1 &&
+	    errno == EINVAL, "keyed name: key over UNIQ_KEY_MAX refused");
+	big[UNIQ_KEY_MAX] = '\0';
+	tap_ok(uniq_maildir_key(name, sizeof(name), big) == 0 &&
+	    uniq_maildir_has_key(name, big), "keyed name: UNIQ_KEY_MAX key");
+	errno = 0;
+	r = uniq_maildir_key(tiny, sizeof(tiny), k1);
+	tap_ok(r == -1 && errno == ENAMETOOLONG && tiny[0] == '\0',
+	    "keyed name: a buffer too small fails with ENAMETOOLONG");
+	for (i = 0; i < sizeof(keycases) / sizeof(keycases[0]); i++)
+		tap_ok(uniq_maildir_has_key(keycases[i].name,
+		    keycases[i].key) == keycases[i].has, "has_key: %s",
+		    keycases[i].what);
+}
+
 /* As root, in a UTS namespace of our own: a host name with / and :. */
 static int
 host_child(void)
@@ -201,6 +277,7 @@ main(void)
 	test_draws();
 	test_fork();
 	test_maildir();
+	test_key();
 	test_host_escape();
 	return tap_done();
 }

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""tern-pop3-login behind tern-tlsd: STLS (poplib, curl), implicit TLS
+(poplib, curl pop3s://), plaintext pipelined after STLS never executed,
+STLS after USER refused, login only under TLS without pop3insecure.
+"""
+import base64
+import os
+import poplib
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import ternlib  # noqa: E402
+from ternlib import Instance, ok, is_, done, skip_all  # noqa: E402
+import pop3lib  # noqa: E402
+from pop3lib import Server, Raw, deliver, PASSWORD, ctx  # noqa: E402
+
+for prog in ("tern-pop3-login", "tern-pop3d", "tern-checkpass",
+             "tern-listen", "tern-tlsd"):
+    if not os.access(os.path.join(ternlib.BIN, prog), os.X_OK):
+        skip_all(prog + " is not built")
+
+
+def test_stls_poplib(t, srv):
+    p = poplib.POP3("127.0.0.1", srv.port, timeout=15)
+    capa = p.capa()
+    ok("STLS" in capa and "USER" not in capa and "SASL" not in capa,
+       "before TLS: STLS offered, USER and SASL not (%r)" % sorted(capa))
+    try:
+        p.user("u@tern.test")
+        ok(False, "USER before STLS refused")
+    except poplib.error_proto as e:
+        ok(str(e).startswith("b'-ERR [AUTH]"), "USER before STLS refused")
+    p.stls(context=ctx())
+    capa = p.capa()
+    ok("STLS" not in capa and "USER" in capa and "SASL" in capa,
+       "after STLS: USER and SASL PLAIN, no STLS")
+    p.user("u@tern.test")
+    p.pass_(PASSWORD)
+    count, size = p.stat()
+    is_(count, 2, "STAT over STLS")
+    resp, lines, _ = p.retr(1)
+    is_(lines[-1], b"first", "RETR over STLS")
+    p.quit()
+
+
+def test_implicit(t, srv):
+    p = poplib.POP3_SSL("127.0.0.1", srv.port, timeout=15, context=ctx())
+    capa = p.capa()
+    ok("STLS" not in capa and "USER" in capa, "implicit TLS: USER, no STLS")
+    p.user("u@tern.test")
+    p.pass_(PASSWORD)
+    is_(p.stat()[0], 2, "STAT over implicit TLS")
+    is_(p.uidl()[1][0].split()[1], t.names[0].encode(),
+        "UIDL over implicit TLS")
+    p.quit()
+    r = Raw(srv.port, tls=True)
+    r.line()
+    cred = base64.b64encode(b"\0u@tern.test\0" + PASSWORD.encode())
+    ok(r.cmd(b"AUTH PLAIN " + cred).startswith(b"+OK"),
+       "AUTH PLAIN over implicit TLS")
+    r.cmd(b"QUIT")
+    r.close()
+
+
+def test_pipelined_stls(t, srv):
+    r = Raw(srv.port)
+    r.line()
+    r.send(b"STLS\r\nUSER u@tern.test\r\nPASS " + PASSWORD.encode() +
+           b"\r\nDELE 1\r\nQUIT\r\n")
+    is_(r.line(), b"+OK begin TLS negotiation", "STLS: +OK in plaintext")
+    is_(r.buf, b"", "nothing else came in plaintext")
+    r.s = ctx().wrap_socket(r.s, server_hostname="tern.test")
+    is_(r.cmd(b"PASS " + PASSWORD.encode()), b"-ERR send USER first",
+        "the USER sent with STLS was never executed")
+    r.cmd(b"QUIT")
+    r.close()
+    is_(len(os.listdir(os.path.join(t.md, "cur"))), 2,
+        "and the pipelined DELE never ran")
+
+
+def test_stls_after_user(t, srv):
+    t.set("pop3insecure", "1")
+    r = Raw(srv.port)
+    r.line()
+    r.cmd(b"USER u@tern.test")
+    is_(r.cmd(b"STLS"), b"-ERR STLS not allowed after USER",
+        "STLS after USER")
+    r.close()
+    t.set("pop3insecure", "0")
+
+
+def curl(args):
+    return subprocess.run(["curl", "-s", "-S", "--max-time", "20",
+                           "--insecure"] + args, capture_output=True)
+
+
+def test_curl(t, stls, tls):
+    if shutil.which("curl") is None:
+        ok(True, "# SKIP curl not installed")
+        return
+    user = ["-u", "u@tern.test:" + PASSWORD]
+    r = curl(user + ["--ssl-reqd",
+                     "pop3://127.0.0.1:%d/1" % stls.port])
+    ok(r.returncode == 0 and r.stdout.rstrip().endswith(b"first"),
+       "curl pop3:// with STLS (--ssl-reqd): RETR (%r)" % r.stderr[-200:])
+    r = curl(user + ["pop3s://127.0.0.1:%d/" % tls.port])
+    is_(r.stdout.split(b"\r\n")[:2], [b"1 %d" % t.sizes[0],
+                                      b"2 %d" % t.sizes[1]],
+        "curl pop3s:// LIST")
+    r = curl(user + ["-X", "UIDL", "pop3s://127.0.0.1:%d/" % tls.port])
+    ok(t.names[1].encode() in r.stdout, "curl pop3s:// UIDL")
+
+
+with Instance() as t:
+    t.md = pop3lib.setup(t, insecure=False)
+    if not t.have_certs:
+        skip_all("openssl cannot make a certificate")
+    t.names = [deliver(t, t.md, body=b"first\n"),
+               deliver(t, t.md, body=b"second\n.dot\n")]
+    t.sizes = []
+    for n in t.names:
+        with open(os.path.join(t.md, "new", n), "rb") as f:
+            d = f.read()
+        t.sizes.append(len(d) + d.count(b"\n"))
+    stls = Server(t, "stls")
+    tls = Server(t, "tls")
+    test_stls_poplib(t, stls)
+    test_implicit(t, tls)
+    test_pipelined_stls(t, stls)
+    test_stls_after_user(t, stls)
+    test_curl(t, stls, tls)
+done()
