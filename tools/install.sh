@@ -24,7 +24,7 @@ unfreeze() {
 SBIN="sendmail tern-send tern-qctl tern-passwd"
 SBIN_LINKS="tern-inject=sendmail"
 BIN_LINKS="mailq=../sbin/tern-qctl newaliases=../sbin/tern-qctl"
-LIBEXEC="tern-queue tern-lspawn tern-local tern-checkpass tern-listen tern-tlsd tern-smtpd tern-resolve"
+LIBEXEC="tern-queue tern-lspawn tern-local tern-checkpass tern-listen tern-tlsd tern-smtpd tern-resolve tern-remote tern-pop3-login tern-pop3d"
 
 if [ $uninstall = 1 ]; then
 	for p in $SBIN; do rm -f "$D$SBINDIR/$p"; done
