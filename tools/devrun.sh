@@ -64,6 +64,7 @@ fi
 # The dev instance lets the demo user authenticate without TLS too, so
 # that plain clients can be tried; a real server leaves this out.
 [ -f "$ctl/authinsecure" ] || echo 1 > "$ctl/authinsecure"
+[ -f "$ctl/pop3minuid" ] || echo 1 > "$ctl/pop3minuid"
 
 cat > "$home/env" <<EOT
 export TERN_CONTROL='$ctl'
@@ -89,6 +90,10 @@ pids=""
     -- "$top/bin/tern-smtpd" -m submission & pids="$pids $!"
 "$top/bin/tern-listen" $L 127.0.0.1 2465 "$top/bin/tern-tlsd" -c "$tls" $T \
     -- "$top/bin/tern-smtpd" -m submission & pids="$pids $!"
+"$top/bin/tern-listen" $L 127.0.0.1 2110 "$top/bin/tern-tlsd" -s -c "$tls" $T \
+    -- "$top/bin/tern-pop3-login" "$top/bin/tern-checkpass" "$top/bin/tern-pop3d" & pids="$pids $!"
+"$top/bin/tern-listen" $L 127.0.0.1 2995 "$top/bin/tern-tlsd" -c "$tls" $T \
+    -- "$top/bin/tern-pop3-login" "$top/bin/tern-checkpass" "$top/bin/tern-pop3d" & pids="$pids $!"
 trap 'kill $pids 2>/dev/null' EXIT INT TERM
 
 cat <<EOT
@@ -105,6 +110,8 @@ SMTP on 127.0.0.1: 2525 (MX, STARTTLS), 2587 (submission, STARTTLS+AUTH),
   swaks --server 127.0.0.1:2587 --tls --tls-verify --tls-ca-path $home/cert.pem \
       --auth PLAIN --auth-user demo@$domain --auth-password demo \
       --from demo@$domain --to demo@$domain
+POP3 on 127.0.0.1: 2110 (STLS), 2995 (implicit TLS). Try:
+  curl --cacert $home/cert.pem -u demo@$domain:demo pop3s://localhost:2995/
 
 tern-send runs below; ^C stops it.
 EOT
