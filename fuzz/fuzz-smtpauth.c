@@ -1,8 +1,8 @@
 /*
  * fuzz-smtpauth: tern-smtpd's AUTH decoders and tern-tlsd's answer
- * parser.  First byte 0: the rest is base64 for smtp_b64_decode (a
+ * parser.  First byte 0: the rest is base64 for sasl_b64_decode (a
  * decoded value must encode and decode to itself) and, when it decodes,
- * a PLAIN response for smtp_plain_split (user and password must lie in
+ * a PLAIN response for sasl_plain_split (user and password must lie in
  * the buffer, the password without NUL).  First byte 1: the rest is the
  * text of "OK <proto> <cipher>" for smtpd_tls_answer.
  */
@@ -46,16 +46,16 @@ check_b64(const char *in, size_t n)
 	const char *u, *p;
 	long len, len2;
 
-	len = smtp_b64_decode(in, n, dec, sizeof(dec));
+	len = sasl_b64_decode(in, n, dec, sizeof(dec));
 	if (len < 0)
 		return;
 	if ((size_t)len > DEC_MAX || dec[len] != '\0')
 		abort();
 	b64_encode((const unsigned char *)dec, (size_t)len, enc);
-	len2 = smtp_b64_decode(enc, strlen(enc), dec2, sizeof(dec2));
+	len2 = sasl_b64_decode(enc, strlen(enc), dec2, sizeof(dec2));
 	if (len2 != len || memcmp(dec, dec2, (size_t)len) != 0)
 		abort();
-	if (smtp_plain_split(dec, (size_t)len, &u, &p) == 0) {
+	if (sasl_plain_split(dec, (size_t)len, &u, &p) == 0) {
 		if (u < dec || p < dec || p > dec + len || u > dec + len ||
 		    *u == '\0' || p + strlen(p) != dec + len)
 			abort();

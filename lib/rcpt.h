@@ -1,4 +1,4 @@
-/* rcpt: which local delivery a recipient gets (tern-lspawn, tern-smtpd). */
+/* rcpt: the local delivery a recipient resolves to (lspawn, smtpd). */
 #ifndef TERN_RCPT_H
 #define TERN_RCPT_H
 

@@ -234,7 +234,7 @@ login_sasl_resp(struct pop3_login *s, const char *ir, char *dec,
 	}
 	if (strcmp(ir, "=") == 0)
 		return 0;
-	if ((n = pop3_b64_decode(ir, strlen(ir), dec, decsz)) == -1)
+	if ((n = sasl_b64_decode(ir, strlen(ir), dec, decsz)) == -1)
 		login_bad(s, P_ERR_B64);
 	return n;
 }
@@ -274,7 +274,7 @@ cmd_auth(struct pop3_login *s, char *arg)
 	}
 	if ((len = login_sasl_resp(s, ir, dec, sizeof(dec))) == -1)
 		return;
-	if (pop3_plain_split(dec, (size_t)len, &user, &pass) == -1 ||
+	if (sasl_plain_split(dec, (size_t)len, &user, &pass) == -1 ||
 	    !login_name_ok(user, strlen(user)) ||
 	    strlen(pass) > POP3_PASS_MAX)
 		login_bad(s, P_ERR_B64);

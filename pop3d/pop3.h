@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "sasl.h"
 #include "line.h"
 
 /* Limits: each a named constant; those with a control file say so. */
@@ -86,20 +87,6 @@ void	pop3_login_free(struct pop3_login *);
  * line read by pop3_login_run.  For tests and the fuzzer.
  */
 void	pop3_login_line(struct pop3_login *, char *line, size_t len);
-
-/*
- * Decode base64 (RFC 4648, padding required, no blanks) from in[0..len)
- * into out: the decoded length, or -1 for malformed input or when it
- * does not fit outsz - 1 bytes (out is then NUL-terminated anyway).
- */
-long	pop3_b64_decode(const char *in, size_t len, char *out, size_t outsz);
-/*
- * Split a decoded SASL PLAIN response (authzid NUL authcid NUL passwd,
- * RFC 4616): 0 with user and pass pointing into it, or -1.  A non-empty
- * authzid must equal authcid; the password holds no NUL.
- */
-int	pop3_plain_split(char *resp, size_t len, const char **user_out,
-	    const char **pass_out);
 
 /*
  * Parse a number argument: 1 to POP3_NUM_DIGITS decimal digits, no

@@ -10,81 +10,6 @@
 /* Decoded responses: a PLAIN response holds two names and a password. */
 #define SMTP_AUTH_DEC_MAX	(2 * SMTP_USER_MAX + SMTP_PASS_MAX + 3)
 
-static int
-smtp_b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long
-smtp_b64_decode(const char *in, size_t len, char *out, size_t outsz)
-{
-	size_t i, j, o = 0, pad = 0;
-	unsigned long v;
-	int d;
-
-	if (outsz == 0)
-		return -1;
-	out[0] = '\0';
-	if (len % 4 != 0)
-		return -1;
-	for (i = 0; i < len; i += 4) {
-		v = 0;
-		for (j = 0; j < 4; j++) {
-			if (in[i + j] == '=' && i + 4 == len && j >= 2 &&
-			    (j == 3 || in[i + 3] == '=')) {
-				pad++;
-				v <<= 6;
-				continue;
-			}
-			if (pad > 0 || (d = smtp_b64_val(in[i + j])) == -1)
-				return -1;
-			v = (v << 6) | (unsigned long)d;
-		}
-		if (o + 3 - pad > outsz - 1)
-			return -1;
-		out[o++] = (char)(v >> 16);
-		if (pad < 2)
-			out[o++] = (char)(v >> 8 & 0xff);
-		if (pad < 1)
-			out[o++] = (char)(v & 0xff);
-	}
-	out[o] = '\0';
-	return (long)o;
-}
-
-int
-smtp_plain_split(char *resp, size_t len, const char **user_out,
-    const char **pass_out)
-{
-	char *z, *u, *p;
-
-	if ((z = memchr(resp, '\0', len)) == NULL)
-		return -1;
-	u = z + 1;
-	if ((p = memchr(u, '\0', len - (size_t)(u - resp))) == NULL)
-		return -1;
-	p++;
-	/* the password runs to the end and holds no NUL */
-	if (memchr(p, '\0', len - (size_t)(p - resp)) != NULL || *u == '\0')
-		return -1;
-	if (*resp != '\0' && strcmp(resp, u) != 0)
-		return -1;
-	*user_out = u;
-	*pass_out = p;
-	return 0;
-}
-
 /* A login name we accept: printable, no blanks, not too long. */
 static bool
 smtp_user_ok(const char *u, size_t len)
@@ -129,7 +54,7 @@ smtp_auth_resp(struct smtpd *s, const char *ir, const char *prompt,
 	}
 	if (strcmp(ir, "=") == 0)
 		return 0;
-	if ((n = smtp_b64_decode(ir, strlen(ir), out, outsz)) == -1)
+	if ((n = sasl_b64_decode(ir, strlen(ir), out, outsz)) == -1)
 		smtp_reply(s, R_AUTH_B64);
 	return n;
 }
@@ -174,7 +99,7 @@ smtp_auth_plain(struct smtpd *s, const char *ir, char *dec, size_t decsz)
 
 	if ((n = smtp_auth_resp(s, ir, "", dec, decsz)) == -1)
 		return;
-	if (smtp_plain_split(dec, (size_t)n, &user, &pass) == -1 ||
+	if (sasl_plain_split(dec, (size_t)n, &user, &pass) == -1 ||
 	    !smtp_user_ok(user, strlen(user)) ||
 	    strlen(pass) > SMTP_PASS_MAX) {
 		smtp_reply(s, R_AUTH_SYNTAX);

@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "sasl.h"
 #include "buf.h"
+#include "sasl.h"
 #include "cfg.h"
 #include "line.h"
 #include "ucspi.h"
@@ -219,20 +221,6 @@ int	smtp_received(const struct smtpd *, const char *qid, long long now,
 
 /* auth.c: AUTH PLAIN and LOGIN. */
 void	smtp_cmd_auth(struct smtpd *, char *arg);
-/*
- * Decode base64 (RFC 4648, padding required, no blanks) from in[0..len)
- * into out: the decoded length, or -1 for malformed input or when it
- * does not fit outsz - 1 bytes (out is then NUL-terminated anyway).
- */
-long	smtp_b64_decode(const char *in, size_t len, char *out, size_t outsz);
-/*
- * Split a decoded PLAIN response (authzid NUL authcid NUL passwd):
- * 0 with user and pass pointing into it (NUL-terminated), or -1.
- * A non-empty authzid must equal authcid.
- */
-int	smtp_plain_split(char *resp, size_t len, const char **user_out,
-	    const char **pass_out);
-
 /* policy.c */
 /* True when domain is one of our local domains. */
 bool	smtp_domain_local(const struct smtpd_cfg *, const char *domain);

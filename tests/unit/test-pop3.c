@@ -63,23 +63,23 @@ test_plain(void)
 	const char *u, *p;
 	long n;
 
-	n = pop3_b64_decode("AHVAdGVybi50ZXN0AHMzY3JldA==", 28, dec,
+	n = sasl_b64_decode("AHVAdGVybi50ZXN0AHMzY3JldA==", 28, dec,
 	    sizeof(dec));
 	tap_is_int(n, 19, "base64 of a PLAIN response decodes");
-	tap_ok(pop3_plain_split(dec, (size_t)n, &u, &p) == 0 &&
+	tap_ok(sasl_plain_split(dec, (size_t)n, &u, &p) == 0 &&
 	    strcmp(u, "u@tern.test") == 0 && strcmp(p, "s3cret") == 0,
 	    "PLAIN splits into user and password");
-	n = pop3_b64_decode("YQBiAGM=", 8, dec, sizeof(dec));
-	tap_ok(n == 5 && pop3_plain_split(dec, 5, &u, &p) == -1,
+	n = sasl_b64_decode("YQBiAGM=", 8, dec, sizeof(dec));
+	tap_ok(n == 5 && sasl_plain_split(dec, 5, &u, &p) == -1,
 	    "PLAIN with an authzid unlike the user is refused");
-	tap_is_int(pop3_b64_decode("abc", 3, out, sizeof(out)), -1,
+	tap_is_int(sasl_b64_decode("abc", 3, out, sizeof(out)), -1,
 	    "base64 not a multiple of 4 is refused");
-	tap_is_int(pop3_b64_decode("a=bc", 4, out, sizeof(out)), -1,
+	tap_is_int(sasl_b64_decode("a=bc", 4, out, sizeof(out)), -1,
 	    "'=' inside base64 is refused");
-	tap_is_int(pop3_b64_decode("YWJjZGVm", 8, out, 4), -1,
+	tap_is_int(sasl_b64_decode("YWJjZGVm", 8, out, 4), -1,
 	    "base64 that does not fit is refused");
-	n = pop3_b64_decode("AAB4", 4, dec, sizeof(dec));
-	tap_ok(n == 3 && pop3_plain_split(dec, 3, &u, &p) == -1,
+	n = sasl_b64_decode("AAB4", 4, dec, sizeof(dec));
+	tap_ok(n == 3 && sasl_plain_split(dec, 3, &u, &p) == -1,
 	    "PLAIN with an empty user is refused");
 }
 

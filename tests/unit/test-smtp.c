@@ -448,7 +448,7 @@ test_b64(void)
 	for (i = 0; i < sizeof(b64_cases) / sizeof(b64_cases[0]); i++) {
 		const struct b64_case *c = &b64_cases[i];
 
-		n = smtp_b64_decode(c->in, strlen(c->in), out, sizeof(out));
+		n = sasl_b64_decode(c->in, strlen(c->in), out, sizeof(out));
 		tap_ok(n == c->len && (n < 0 || memcmp(out, c->out,
 		    (size_t)n) == 0), "base64 \"%s\" -> %ld", c->in, c->len);
 	}
@@ -461,14 +461,14 @@ test_plain(void)
 	    e[] = "\0u\0p\0q", g[] = "\0u";
 	const char *u, *p;
 
-	tap_ok(smtp_plain_split(a, 4, &u, &p) == 0 && strcmp(u, "u") == 0 &&
+	tap_ok(sasl_plain_split(a, 4, &u, &p) == 0 && strcmp(u, "u") == 0 &&
 	    strcmp(p, "p") == 0, "PLAIN: empty authzid");
-	tap_ok(smtp_plain_split(b, 5, &u, &p) == 0, "PLAIN: authzid = authcid");
-	tap_ok(smtp_plain_split(c, 5, &u, &p) == -1,
+	tap_ok(sasl_plain_split(b, 5, &u, &p) == 0, "PLAIN: authzid = authcid");
+	tap_ok(sasl_plain_split(c, 5, &u, &p) == -1,
 	    "PLAIN: another authzid is refused");
-	tap_ok(smtp_plain_split(d, 3, &u, &p) == -1, "PLAIN: empty user");
-	tap_ok(smtp_plain_split(e, 6, &u, &p) == -1, "PLAIN: NUL in password");
-	tap_ok(smtp_plain_split(g, 2, &u, &p) == -1, "PLAIN: no password");
+	tap_ok(sasl_plain_split(d, 3, &u, &p) == -1, "PLAIN: empty user");
+	tap_ok(sasl_plain_split(e, 6, &u, &p) == -1, "PLAIN: NUL in password");
+	tap_ok(sasl_plain_split(g, 2, &u, &p) == -1, "PLAIN: no password");
 }
 
 static void
