@@ -12,6 +12,8 @@ CONTROLDIR    ?= $(SYSCONFDIR)/tern
 SPOOLDIR      ?= $(LOCALSTATEDIR)/spool/tern
 DESTDIR       ?=
 QUEUEUSER     ?= ternq
+SMTPDUSER     ?= ternd
+REMOTEUSER    ?= ternr
 
 CC      ?= cc
 PKGS    := libbsd-overlay openssl libunbound
@@ -24,7 +26,9 @@ DEFS    := -D_GNU_SOURCE \
            -DTERN_CONTROLDIR='"$(CONTROLDIR)"' \
            -DTERN_SPOOLDIR='"$(SPOOLDIR)"' \
            -DTERN_LIBEXECDIR='"$(LIBEXECDIR)"' \
-           -DTERN_QUEUEUSER='"$(QUEUEUSER)"'
+           -DTERN_QUEUEUSER='"$(QUEUEUSER)"' \
+           -DTERN_SMTPDUSER='"$(SMTPDUSER)"' \
+           -DTERN_REMOTEUSER='"$(REMOTEUSER)"'
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(DEFS) $(PKG_CFLAGS) -Ilib $(CFLAGS) -MMD -MP
 LDLIBS  := -Wl,--as-needed $(PKG_LIBS)

@@ -14,10 +14,6 @@
 #include "buf.h"
 #include "smtpreply.h"
 
-#ifndef TERN_REMOTEUSER
-#define TERN_REMOTEUSER		"ternr"
-#endif
-
 #define REMOTE_TEXT_MAX		400	/* result text (bounce_record's) */
 #define REMOTE_RCPTS_MAX	10000	/* recipients in one run */
 #define REMOTE_HOSTS_MAX	100	/* MX hosts or route hosts */

@@ -231,7 +231,7 @@ main(int argc, char *argv[])
 {
 	struct remote	 r;
 	struct buf	 out;
-	const char	*user = TERN_REMOTEUSER;
+	const char	*user = paths_remote_user();
 	int		 rv = 0;
 
 	log_init("tern-remote", false);

@@ -24,6 +24,9 @@
 #ifndef TERN_SMTPDUSER
 #define TERN_SMTPDUSER	"ternd"
 #endif
+#ifndef TERN_REMOTEUSER
+#define TERN_REMOTEUSER	"ternr"
+#endif
 
 #define PATHS_USER_MAX	64	/* longer than any login name we accept */
 
@@ -84,6 +87,12 @@ const char *
 paths_smtpd_user(void)
 {
 	return paths_env_user("TERN_SMTPDUSER", TERN_SMTPDUSER);
+}
+
+const char *
+paths_remote_user(void)
+{
+	return paths_env_user("TERN_REMOTEUSER", TERN_REMOTEUSER);
 }
 
 /* A dir ending in '/' (or empty) needs no separator: no "//". */

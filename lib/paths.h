@@ -30,6 +30,13 @@ const char *paths_queue_user(void);
 const char *paths_smtpd_user(void);
 
 /*
+ * The user remote delivery runs as (tern-remote, tern-resolve under
+ * tern-send): TERN_REMOTEUSER (trusted environment only), else the
+ * compiled-in TERN_REMOTEUSER ("ternr").  Never NULL.
+ */
+const char *paths_remote_user(void);
+
+/*
  * Join dir and name with '/' into out (no second '/' after a dir that
  * ends in one): 0, or -1 with ENAMETOOLONG (out is then "").
  */
