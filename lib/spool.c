@@ -174,9 +174,12 @@ spool_rec_message(struct spool_parse *p, const char *rec, size_t len)
 {
 	struct spool_env *env = p->env;
 
-	if (p->at != AT_HEAD || (rec[0] == 'F') != (env->sender == NULL))
-		return spool_fail(p, rec[0] == 'F' ? "misplaced sender record" :
-		    "sender record missing or misplaced");
+	if (rec[0] == 'F' && (p->at != AT_HEAD || env->sender != NULL))
+		return spool_fail(p, "misplaced sender record");
+	if (rec[0] != 'F' && env->sender == NULL)
+		return spool_fail(p, "sender record missing");
+	if (p->at != AT_HEAD)
+		return spool_fail(p, "ENVID or RET record after a recipient");
 	switch (rec[0]) {
 	case 'F':
 		if (len - 1 > ADDR_PATH_MAX)
