@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "alias.h"
 #include "buf.h"
+#include "cfg.h"
 
 /* The state of one alias_parse call. */
 struct aparse {
@@ -473,27 +474,11 @@ alias_parse(const char *data, size_t len, struct aliastab *out,
 const struct alias *
 alias_lookup(const struct aliastab *tab, const char *name)
 {
-	char		 key[ALIAS_NAME_MAX + 1];
-	size_t		 i, lo = 0, hi = tab->n;
-	int		 c;
+	char	 key[ALIAS_NAME_MAX + 1];
 
-	for (i = 0; name[i] != '\0'; i++) {
-		if (i == ALIAS_NAME_MAX)
-			return NULL;
-		key[i] = name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 :
-		    name[i];
-	}
-	key[i] = '\0';
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(key, tab->ents[mid].name)) == 0)
-			return &tab->ents[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	if (cfg_lowercase(key, sizeof(key), name, strlen(name)) == -1)
+		return NULL;
+	return cfg_find_sorted(tab->ents, tab->n, sizeof(tab->ents[0]), key);
 }
 
 void

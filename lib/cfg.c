@@ -193,6 +193,39 @@ cfg_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
+int
+cfg_lowercase(char *out, size_t outsz, const char *in, size_t len)
+{
+	size_t i;
+
+	if (len >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		out[i] = cfg_lower((unsigned char)in[i]);
+	out[len] = '\0';
+	return 0;
+}
+
+/* bsearch(3) order: the key against an entry's first member. */
+static int
+cfg_cmp_first(const void *key, const void *ent)
+{
+	const char *name;
+
+	memcpy(&name, ent, sizeof(name));
+	return strcmp(key, name);
+}
+
+const void *
+cfg_find_sorted(const void *tab, size_t n, size_t size, const char *key)
+{
+	if (n == 0)
+		return NULL;
+	return bsearch(key, tab, n, size, cfg_cmp_first);
+}
+
 bool
 cfg_list_has(const struct cfglist *l, const char *s)
 {

@@ -45,6 +45,20 @@ void	cfg_list_free(struct cfglist *);
 bool	cfg_list_has(const struct cfglist *, const char *s);
 
 /*
+ * Copy the first len bytes of in to out lowercased (ASCII) and
+ * NUL-terminate: 0, or -1 with ENAMETOOLONG when len >= outsz.
+ */
+int	cfg_lowercase(char *out, size_t outsz, const char *in, size_t len);
+
+/*
+ * Binary search in a table sorted by strcmp(3) on its first member, a
+ * string pointer (struct alias, struct vuser, ...): the entry whose name
+ * equals key, or NULL.  size is the entry size.
+ */
+const void *cfg_find_sorted(const void *tab, size_t n, size_t size,
+	    const char *key);
+
+/*
  * Read a whole file (control dir or any path when dir is NULL) into a
  * malloc'd NUL-terminated buffer of at most max bytes (EFBIG beyond).
  * Always O_CLOEXEC; O_NOFOLLOW only when nofollow is true (a link is then

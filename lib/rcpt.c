@@ -250,14 +250,10 @@ rcpt_resolve(const struct rcpt_cfg *cfg, const char *rcpt,
 	llen = domain != NULL ? addr_local_len(rcpt) : strlen(rcpt);
 	if (domain == NULL)
 		domain = cfg->me;
-	if (llen == 0 || llen >= sizeof(key)) {
+	if (llen == 0 || cfg_lowercase(key, sizeof(key), rcpt, llen) == -1) {
 		res_fail(out, "5.1.3", "bad recipient address", false);
 		return;
 	}
-	for (i = 0; i < llen; i++)
-		key[i] = rcpt[i] >= 'A' && rcpt[i] <= 'Z' ? rcpt[i] + 32 :
-		    rcpt[i];
-	key[llen] = '\0';
 	islocal = rcpt_is_local(cfg, domain);
 	if (try_local(cfg, key, domain, islocal, out))
 		return;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "users.h"
 
 #define ID_MAX	2147483647LL	/* uid_t and gid_t fit everywhere */
@@ -223,26 +224,10 @@ const struct vuser *
 users_lookup(const struct usertab *tab, const char *address)
 {
 	char	 key[USERS_LINE_MAX + 1];
-	size_t	 i, lo = 0, hi = tab->n;
-	int	 c;
 
-	for (i = 0; address[i] != '\0'; i++) {
-		if (i == USERS_LINE_MAX)
-			return NULL;
-		key[i] = address[i] >= 'A' && address[i] <= 'Z' ?
-		    address[i] + 32 : address[i];
-	}
-	key[i] = '\0';
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(key, tab->ents[mid].address)) == 0)
-			return &tab->ents[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	if (cfg_lowercase(key, sizeof(key), address, strlen(address)) == -1)
+		return NULL;
+	return cfg_find_sorted(tab->ents, tab->n, sizeof(tab->ents[0]), key);
 }
 
 void
