@@ -1,4 +1,7 @@
 /* log: one event per line on stderr (or syslog), one write(2) each. */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,9 +16,30 @@
 static char	log_prog[LOG_PROG_MAX] = "tern";
 static bool	log_syslog;
 
+/*
+ * Is stderr a TCP connection?  Under inetd (and below tern-tlsd or
+ * tern-smtpd started by inetd) fd 2 is the client's socket: a log line
+ * written there would reach the peer, so such a stderr is never used.
+ */
+static bool
+log_stderr_is_inet(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct stat st;
+
+	if (fstat(STDERR_FILENO, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (getsockname(STDERR_FILENO, (struct sockaddr *)&ss, &len) == -1)
+		return false;
+	return ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
+}
+
 void
 log_init(const char *prog, bool use_syslog)
 {
+	if (!use_syslog && log_stderr_is_inet())
+		use_syslog = true;
 	if (prog != NULL && *prog != '\0')
 		strlcpy(log_prog, prog, sizeof(log_prog));
 	if (use_syslog && !log_syslog)

@@ -7,7 +7,11 @@
 
 #define LOG_LINE_MAX	2048	/* longer lines end in "..." */
 
-/* Program name for the prefix; use_syslog sends lines to syslog(3). */
+/*
+ * Program name for the prefix; use_syslog sends lines to syslog(3), and
+ * so does a stderr that is a TCP socket (inetd: it is the client), even
+ * when use_syslog is false.
+ */
 void	log_init(const char *prog, bool use_syslog);
 
 /*

@@ -1,4 +1,10 @@
 /* test-log: log line format and log_esc. */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -164,6 +170,46 @@ test_syslog(void)
 	    "log_init(false) returns to stderr");
 }
 
+/* Under inetd fd 2 is the client's TCP socket: nothing may go there. */
+static void
+test_inet_stderr(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int lsn, cli, srv, saved;
+	char got[256];
+	ssize_t n = -1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lsn = socket(AF_INET, SOCK_STREAM, 0);
+	if (lsn == -1 || bind(lsn, (struct sockaddr *)&sin, len) == -1 ||
+	    listen(lsn, 1) == -1 ||
+	    getsockname(lsn, (struct sockaddr *)&sin, &len) == -1 ||
+	    (cli = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    connect(cli, (struct sockaddr *)&sin, len) == -1 ||
+	    (srv = accept(lsn, NULL, NULL)) == -1) {
+		tap_ok(0, "loopback socket for the inetd case");
+		return;
+	}
+	fflush(stderr);
+	saved = dup(2);
+	dup2(srv, 2);
+	log_init("tern-test", false);
+	log_info("must not reach the client");
+	dup2(saved, 2);
+	close(saved);
+	log_init("tern-test", false);
+	fcntl(cli, F_SETFL, O_NONBLOCK);
+	n = read(cli, got, sizeof(got));
+	tap_ok(n == -1 && errno == EAGAIN,
+	    "a TCP socket as stderr gets no log line (syslog instead)");
+	close(cli);
+	close(srv);
+	close(lsn);
+}
+
 struct esc_case {
 	const char	*name;
 	const char	*src;
@@ -226,6 +272,7 @@ main(void)
 	test_format();
 	test_long();
 	test_syslog();
+	test_inet_stderr();
 	test_esc();
 	return tap_done();
 }
