@@ -1,6 +1,5 @@
 /* tern-checkpass: checkpassword against the tern passwd table. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,10 +19,10 @@ main(int argc, char **argv)
 	size_t		 len;
 	int		 rv;
 
+	/* a TCP stderr (inetd's connection) makes lib/log use syslog */
 	log_init("tern-checkpass", false);
 	if (argc < 2) {
-		fprintf(stderr, "usage: tern-checkpass prog [args ...] "
-		    "3< login\n");
+		log_fatalx("usage: tern-checkpass prog [args ...] 3< login");
 		return CP_EXIT_MISUSE;
 	}
 	if (cp_read_input(3, buf, &len) == -1) {

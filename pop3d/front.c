@@ -25,6 +25,12 @@ front_cfg_load(struct front *f, const char *dir, const char **errstr)
 		return -1;
 	}
 	f->cfg.faildelay = r == 1 ? (unsigned)v : POP3_FAILDELAY_DEF;
+	r = cfg_get_num(dir, "pop3timeout", 1, POP3_IDLE_MAX, &v);
+	if (r == -1) {
+		*errstr = "pop3timeout";
+		return -1;
+	}
+	f->idle_s = r == 1 ? (unsigned)v : POP3_IDLE_S;
 	r = cfg_get_str(dir, "pop3loginuser", f->loginuser,
 	    sizeof(f->loginuser));
 	if (r == -1) {

@@ -49,6 +49,7 @@ struct front {
 	char			 loginuser[64];
 	char			**cpargv;	/* checkpassword and its args */
 	struct ucspi_conn	 conn;
+	unsigned		 idle_s;	/* pop3timeout */
 	bool			 root, tls;
 	uid_t			 uid;		/* the login child's ids */
 	gid_t			 gid;
@@ -58,8 +59,8 @@ struct front {
 };
 
 /*
- * Read the control files pop3insecure, pop3faildelay, pop3loginuser
- * from dir.  0, or -1 with *errstr naming the bad file.
+ * Read the control files pop3insecure, pop3faildelay, pop3loginuser,
+ * pop3timeout from dir.  0, or -1 with *errstr naming the bad file.
  */
 int	front_cfg_load(struct front *, const char *dir, const char **errstr);
 

@@ -132,6 +132,7 @@ front_child(struct front *f)
 		log_fatal("out of memory");
 		_exit(111);
 	}
+	s.idle_s = f->idle_s;
 	pop3_login_run(&s);
 	pop3_login_free(&s);
 	_exit(0);

@@ -85,6 +85,7 @@ pop3_login_init(struct pop3_login *s, const struct pop3_login_cfg *cfg,
 	s->ops = ops;
 	s->ctx = ctx;
 	s->tls = tls;
+	s->idle_s = POP3_IDLE_S;
 	if (line_init(&s->lr, infd, POP3_AUTH_LINE_MAX) == -1)
 		return -1;
 	buf_init(&s->out, 4096);
@@ -216,7 +217,7 @@ login_sasl_resp(struct pop3_login *s, const char *ir, char *dec,
 		login_reply(s, P_AUTH_CONT);
 		if (login_flush(s) == -1)
 			return -1;
-		r = line_read(&s->lr, line_deadline(POP3_IDLE_S * 1000LL),
+		r = line_read(&s->lr, line_deadline(s->idle_s * 1000LL),
 		    &line, &len, &flags);
 		if (r != 1 || (flags & LINE_EOF)) {
 			s->done = true;
@@ -382,7 +383,7 @@ pop3_login_run(struct pop3_login *s)
 	while (!s->done) {
 		if (!login_line_buffered(s) && login_flush(s) == -1)
 			break;
-		r = line_read(&s->lr, line_deadline(POP3_IDLE_S * 1000LL),
+		r = line_read(&s->lr, line_deadline(s->idle_s * 1000LL),
 		    &line, &len, &flags);
 		if (r == -1 && errno == EMSGSIZE) {
 			login_bad(s, P_ERR_LONG);

@@ -22,6 +22,7 @@
 #define POP3_OUT_MAX		(256 * 1024)	/* output buffered at most */
 #define POP3_OUT_FLUSH		(64 * 1024)	/* write out past this */
 #define POP3_IDLE_S		600	/* RFC 1939 3: autologout >= 10 min */
+#define POP3_IDLE_MAX		86400	/* control pop3timeout at most */
 #define POP3_WRITE_S		600	/* a write that takes longer ends it */
 #define POP3_BADCMDS_MAX	20	/* errors before we hang up */
 #define POP3_PREAUTH_CMDS_MAX	50	/* commands before login at most */
@@ -73,9 +74,13 @@ struct pop3_login {
 	bool				 tls, done;
 	char				 user[POP3_USER_MAX + 1];
 	unsigned			 badcmds, ncmds, authfails;
+	unsigned			 idle_s;	/* POP3_IDLE_S */
 };
 
-/* Set up a session on infd; tls: already TLS.  0, or -1 (ENOMEM). */
+/*
+ * Set up a session on infd; tls: already TLS.  The idle timeout is
+ * POP3_IDLE_S; the caller may change idle_s after.  0, or -1 (ENOMEM).
+ */
 int	pop3_login_init(struct pop3_login *, const struct pop3_login_cfg *,
 	    const struct pop3_login_ops *, void *ctx, int infd, bool tls);
 /* Greet and run until login, QUIT, EOF, timeout or error. */
@@ -140,6 +145,7 @@ struct pop3d {
 	size_t			 nmsgs;
 	bool			 quit, closing, update_failed;
 	unsigned		 badcmds;
+	unsigned		 idle_s;	/* POP3_IDLE_S */
 	/* counters for the log */
 	unsigned		 nretr, ndele;
 	uint64_t		 bytes_out;
@@ -148,7 +154,8 @@ struct pop3d {
 /*
  * Set up a transaction session over nmsgs messages reading infd.
  * pending[0..pendlen) is input that came before (pipelined after the
- * login): it is read first.  0, or -1 (ENOMEM, E2BIG).
+ * login): it is read first.  The idle timeout is POP3_IDLE_S; the
+ * caller may change idle_s after.  0, or -1 (ENOMEM, E2BIG).
  */
 int	pop3d_init(struct pop3d *, const struct pop3d_ops *, void *ctx,
 	    int infd, size_t nmsgs, const char *pending, size_t pendlen);

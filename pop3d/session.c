@@ -95,6 +95,7 @@ pop3d_init(struct pop3d *s, const struct pop3d_ops *ops, void *ctx,
 	s->ops = ops;
 	s->ctx = ctx;
 	s->nmsgs = nmsgs;
+	s->idle_s = POP3_IDLE_S;
 	if (nmsgs > 0 && (s->msgs = calloc(nmsgs, sizeof(*s->msgs))) == NULL)
 		return -1;
 	if (line_init(&s->lr, infd, POP3_PENDING_MAX) == -1) {
@@ -485,7 +486,7 @@ pop3d_run(struct pop3d *s)
 	while (!s->quit && !s->closing) {
 		if (!pop3d_line_buffered(s) && pop3d_flush(s) == -1)
 			break;
-		r = line_read(&s->lr, line_deadline(POP3_IDLE_S * 1000LL),
+		r = line_read(&s->lr, line_deadline(s->idle_s * 1000LL),
 		    &line, &len, &flags);
 		if (r == -1 && errno == EMSGSIZE) {
 			pop3d_bad(s, P_ERR_LONG);

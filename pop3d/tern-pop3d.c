@@ -78,6 +78,19 @@ check_uid(void)
 	}
 }
 
+/* Seconds without a command before autologout (control pop3timeout). */
+static unsigned
+idle_timeout(void)
+{
+	long long v;
+	int r;
+
+	r = cfg_get_num(paths_control(), "pop3timeout", 1, POP3_IDLE_MAX, &v);
+	if (r == -1)
+		log_warn("control/pop3timeout (using %d)", POP3_IDLE_S);
+	return r == 1 ? (unsigned)v : POP3_IDLE_S;
+}
+
 /* $MAILDIR, else the argument (relative to $HOME), else ~/Maildir. */
 static void
 maildir_path(char *out, size_t outsz, const char *arg)
@@ -114,6 +127,7 @@ serve(struct mbox *m, const char *path, const char *user, const char *ip)
 		log_fatal("unable to start the session");
 		say_and_exit(P_ERR_MAILBOX, 0);
 	}
+	s.idle_s = idle_timeout();
 	log_info("session start user=%s ip=%s messages=%zu", user, ip,
 	    m->scan.n);
 	pop3d_run(&s);

@@ -77,11 +77,16 @@ EOT
 
 TERN_CONTROL="$ctl" "$top/bin/tern-qctl" newaliases >/dev/null
 
-# The network servers, each under its own tern-listen on 127.0.0.1.
+# The network servers, each under its own tern-listen on 127.0.0.1.  As
+# root, the chains of INSTALL: tern-tlsd keeps the key in its relay
+# (nobody here, terntls there) and runs tern-smtpd as nobody (ternd
+# there); for POP3 it leaves tern-pop3-login root (-u root), whose
+# parser drops to pop3loginuser (default nobody) and whose
+# tern-checkpass becomes the mailbox owner.
 if [ "$(id -u)" = 0 ]; then
-	L="-R"; T="-U nobody -u nobody"
+	L="-R"; T="-U nobody -u nobody"; P="-U nobody -u root"
 else
-	L=""; T=""
+	L=""; T=""; P=""
 fi
 pids=""
 "$top/bin/tern-listen" $L 127.0.0.1 2525 "$top/bin/tern-tlsd" -s -c "$tls" $T \
@@ -90,9 +95,9 @@ pids=""
     -- "$top/bin/tern-smtpd" -m submission & pids="$pids $!"
 "$top/bin/tern-listen" $L 127.0.0.1 2465 "$top/bin/tern-tlsd" -c "$tls" $T \
     -- "$top/bin/tern-smtpd" -m submission & pids="$pids $!"
-"$top/bin/tern-listen" $L 127.0.0.1 2110 "$top/bin/tern-tlsd" -s -c "$tls" $T \
+"$top/bin/tern-listen" $L 127.0.0.1 2110 "$top/bin/tern-tlsd" -s -c "$tls" $P \
     -- "$top/bin/tern-pop3-login" "$top/bin/tern-checkpass" "$top/bin/tern-pop3d" & pids="$pids $!"
-"$top/bin/tern-listen" $L 127.0.0.1 2995 "$top/bin/tern-tlsd" -c "$tls" $T \
+"$top/bin/tern-listen" $L 127.0.0.1 2995 "$top/bin/tern-tlsd" -c "$tls" $P \
     -- "$top/bin/tern-pop3-login" "$top/bin/tern-checkpass" "$top/bin/tern-pop3d" & pids="$pids $!"
 trap 'kill $pids 2>/dev/null' EXIT INT TERM
 

@@ -50,9 +50,14 @@ tlsd_std_fds(void)
 	return 0;
 }
 
-/* Root must name both users, neither of them root. */
+/*
+ * Root must name both users.  The relay (-U) is never root; the program
+ * (-u) may be, for a program that drops by itself (tern-pop3-login):
+ * it keeps root's ids then, and is still forked before any key loads.
+ */
 static int
-tlsd_user(const char *name, const char *opt, uid_t *uid, gid_t *gid)
+tlsd_user(const char *name, const char *opt, bool root_ok, uid_t *uid,
+    gid_t *gid)
 {
 	char esc[128];
 	int r;
@@ -69,7 +74,7 @@ tlsd_user(const char *name, const char *opt, uid_t *uid, gid_t *gid)
 			log_fatal("%s: unable to look up user %s", opt, esc);
 		return -1;
 	}
-	if (*uid == 0) {
+	if (*uid == 0 && !root_ok) {
 		log_fatalx("%s: refusing to run as root", opt);
 		return -1;
 	}
@@ -120,9 +125,10 @@ tlsd_child_env(const struct tlsd *d, const char *buf, size_t len)
 }
 
 /*
- * The program's process, forked before any key is loaded: drop to -u,
- * wait for the relay's start message (EOF: the relay failed, so exit
- * quietly), then exec with the plaintext socket on fds 0 and 1.
+ * The program's process, forked before any key is loaded: drop to -u
+ * (-u root: keep root's ids, the program drops by itself), wait for
+ * the relay's start message (EOF: the relay failed, so exit quietly),
+ * then exec with the plaintext socket on fds 0 and 1.
  */
 static void __attribute__((noreturn))
 tlsd_child(struct tlsd *d)
@@ -134,7 +140,7 @@ tlsd_child(struct tlsd *d)
 	close(d->start[1]);
 	if (d->cfg.starttls)
 		close(d->ctl[0]);
-	if (d->root && priv_drop(d->puid, d->pgid) == -1) {
+	if (d->root && d->puid != 0 && priv_drop(d->puid, d->pgid) == -1) {
 		log_fatal("unable to drop to the -u user");
 		_exit(111);
 	}
@@ -297,8 +303,9 @@ main(int argc, char **argv)
 		return 100;
 	}
 	if ((d.root = priv_is_root()) &&
-	    (tlsd_user(d.cfg.relay_user, "-U", &d.ruid, &d.rgid) == -1 ||
-	    tlsd_user(d.cfg.prog_user, "-u", &d.puid, &d.pgid) == -1))
+	    (tlsd_user(d.cfg.relay_user, "-U", false, &d.ruid,
+	    &d.rgid) == -1 ||
+	    tlsd_user(d.cfg.prog_user, "-u", true, &d.puid, &d.pgid) == -1))
 		return 100;
 	signal(SIGPIPE, SIG_IGN);
 	if (tlsd_fork(&d) == -1)

@@ -7,7 +7,8 @@ handshake, a second request refused, smtplib and openssl s_client
 -starttls smtp, a ClientHello that arrives before the program's 'Y', a
 failed handshake answered NO, a half-close before TLS), the program's fds
 and that it cannot read the relay's memory, end to end with tern-smtpd
-when it is there; as root, the relay runs as -U and the program as -u.
+when it is there; as root, the relay runs as -U and the program as -u,
+which may be root (the program keeps root), while -U root is refused.
 """
 import os
 import pwd
@@ -147,7 +148,8 @@ class Server:
     """tern-listen -R (port 0) running tern-tlsd [args] prog marks."""
     n = 0
 
-    def __init__(self, t, tlsd_args, env=None, prog=None):
+    def __init__(self, t, tlsd_args, env=None, prog=None,
+                 prog_user=PROG_USER):
         Server.n += 1
         self.t = t
         self.marks = os.path.join(t.marks, "marks.%d" % Server.n)
@@ -155,7 +157,7 @@ class Server:
         self.logpath = os.path.join(t.dir, "listen.%d.log" % Server.n)
         argv = [t.bin("tern-listen"), "-R", "-P", self.portfile,
                 "127.0.0.1", "0", t.bin("tern-tlsd")] + tlsd_args + \
-            ["-U", RELAY_USER, "-u", PROG_USER] + \
+            ["-U", RELAY_USER, "-u", prog_user] + \
             (prog or [t.prog, self.marks])
         with open(self.logpath, "wb") as logf:
             self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
@@ -565,6 +567,29 @@ def check_smtpd(t):
     srv.stop()
 
 
+def check_prog_root(t):
+    """-u root: the program keeps root (it drops by itself), the relay
+    still drops to -U; both modes."""
+    if not ROOT:
+        ok(True, "# SKIP -u root: not root")
+        return
+    for args, name in (([], "implicit"), (["-s"], "starttls")):
+        srv = Server(t, args, prog_user="root")
+        if not ok(srv.port, "-u root, %s: listener up" % name):
+            diag(srv.log())
+            continue
+        s = srv.tls() if name == "implicit" else srv.connect()
+        f = greeting_fields(readline(s))
+        is_(f.get("uid"), "0", "-u root, %s: the program keeps root" % name)
+        relay = int(f.get("ppid", "0"))
+        is_(set(status_uid(relay)) if relay else None,
+            {str(pwd.getpwnam(RELAY_USER).pw_uid)},
+            "-u root, %s: the relay still runs as -U %s" % (name,
+                                                          RELAY_USER))
+        s.close()
+        srv.stop()
+
+
 def check_bad_args(t):
     r = t.run(["tern-tlsd"])
     is_(r.returncode, 100, "no program: usage error (100)")
@@ -601,5 +626,6 @@ with Instance() as t:
     check_starttls_fail(t)
     check_half_close(t)
     check_smtpd(t)
+    check_prog_root(t)
     check_bad_args(t)
 done()

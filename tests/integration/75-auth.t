@@ -203,4 +203,29 @@ with t.Instance() as inst:
     t.ok(not [n for n in os.listdir(inst.control) if ".tmp" in n],
          "no temporary file is left in the control directory")
 
+    # under inetd stderr is the client's connection: tern-checkpass
+    # must log to syslog then, never to the client
+    import socket
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    peer = socket.create_connection(ls.getsockname(), timeout=10)
+    conn, _ = ls.accept()
+    data = b"sha@tern.test\0wrong\0" + b"1700000000\0"
+    argv = ["/bin/sh", "-c", 'exec "$0" "$@" 3<&0',
+            inst.bin("tern-checkpass"), "/bin/true"]
+    r = subprocess.run(argv, input=data, stdout=subprocess.DEVNULL,
+                       stderr=conn, env=inst.env(), timeout=60)
+    conn.close()
+    got = peer.recv(4096)
+    peer.close()
+    ls.close()
+    t.ok(r.returncode == 1 and got == b"",
+         "stderr a TCP socket (inetd): nothing is logged to the client "
+         "(exit %d, %r)" % (r.returncode, got))
+    r = subprocess.run(argv, input=data, capture_output=True,
+                       env=inst.env(), timeout=60)
+    t.ok(r.returncode == 1 and b"login failed" in r.stderr,
+         "stderr a pipe: the failure is logged there (%r)" % r.stderr)
+
 t.done()

@@ -2,7 +2,9 @@
 """Bad input to tern-pop3-login and tern-pop3d, each its own test:
 RETR 0, RETR 4294967297, TOP 1 -1, DELE 1 then RETR 1, LIST 99999,
 lines of 1 KiB and 1 MiB (before and after login), commands before
-login, STLS after USER, NUL bytes, too many errors.
+login, STLS followed by USER x in the same write, STLS after USER,
+disconnect without QUIT after DELE, a symlink in cur/ pointing outside
+the Maildir, NUL bytes, too many errors.
 """
 import os
 import sys
@@ -98,7 +100,52 @@ with Instance() as t:
     first = r.cmd(b"RETR 1")
     body = r.multi()
     ok(first.startswith(b"+OK ") and body[-1:] == [b"first"],
-       "a dropped session deleted nothing: message 1 is back (%r)" % body)
+       "disconnect without QUIT after DELE: nothing deleted, message 1 "
+       "is back (%r)" % body)
     r.cmd(b"QUIT")
+    r.close()
+
+    # a symlink in cur/ pointing outside the Maildir: never served
+    secret = os.path.join(t.dir, "secret")
+    with open(secret, "wb") as f:
+        f.write(b"Subject: secret\n\nTOPSECRET\n")
+    os.symlink(secret, os.path.join(md, "cur", "9.Msym.tern.test:2,S"))
+    r = session(srv)
+    n = int(r.cmd(b"STAT").split()[1])
+    got = b""
+    for i in range(1, n + 1):
+        if r.cmd(b"RETR %d" % i).startswith(b"+OK"):
+            got += b"\n".join(r.multi())
+    r.cmd(b"UIDL")
+    uids = b" ".join(r.multi())
+    r.cmd(b"QUIT")
+    r.close()
+    ok(n == 2 and b"TOPSECRET" not in got and b"Msym" not in uids,
+       "a symlink in cur/ pointing outside the Maildir is never served "
+       "(%d messages)" % n)
+    os.unlink(os.path.join(md, "cur", "9.Msym.tern.test:2,S"))
+
+    if not t.have_certs or not os.access(t.bin("tern-tlsd"), os.X_OK):
+        ok(True, "# SKIP STLS tests: no certificate or no tern-tlsd")
+        ok(True, "# SKIP")
+        ok(True, "# SKIP")
+        done()
+        sys.exit(0)
+    tsrv = Server(t, "stls")
+    r = Raw(tsrv.port)
+    r.line()
+    r.send(b"STLS\r\nUSER x\r\n")
+    is_(r.line(), b"+OK begin TLS negotiation", "STLS and USER x in one "
+        "write: +OK to STLS, nothing more in plaintext")
+    r.s = pop3lib.ctx().wrap_socket(r.s, server_hostname="tern.test")
+    is_(r.cmd(b"PASS x"), b"-ERR send USER first",
+        "STLS followed by USER x in the same write: the USER was never "
+        "executed")
+    r.close()
+    r = Raw(tsrv.port)
+    r.line()
+    r.cmd(b"USER u@tern.test")
+    is_(r.cmd(b"STLS"), b"-ERR STLS not allowed after USER",
+        "STLS after USER: refused")
     r.close()
 done()

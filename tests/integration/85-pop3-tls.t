@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """tern-pop3-login behind tern-tlsd: STLS (poplib, curl), implicit TLS
 (poplib, curl pop3s://), plaintext pipelined after STLS never executed,
-STLS after USER refused, login only under TLS without pop3insecure.
+STLS after USER refused, login only under TLS without pop3insecure;
+as root, the privileges of each process of both chains during a session
+and the key only in the relay's memory.
 """
 import base64
 import os
@@ -12,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ternlib  # noqa: E402
-from ternlib import Instance, ok, is_, done, skip_all  # noqa: E402
+from ternlib import Instance, ok, is_, done, skip_all, wait_for  # noqa: E402
 import pop3lib  # noqa: E402
 from pop3lib import Server, Raw, deliver, PASSWORD, ctx  # noqa: E402
 
@@ -91,6 +93,75 @@ def test_stls_after_user(t, srv):
     t.set("pop3insecure", "0")
 
 
+def test_poplib_delete(t, srv):
+    """poplib over implicit TLS with AUTH PLAIN: keep, then delete."""
+    name = deliver(t, t.md, body=b"to delete\n")
+    cred = base64.b64encode(b"\0u@tern.test\0" + PASSWORD.encode())
+    p = poplib.POP3_SSL("127.0.0.1", srv.port, timeout=15, context=ctx())
+    ok(p._shortcmd("AUTH PLAIN " + cred.decode()).startswith(b"+OK"),
+       "poplib: AUTH PLAIN over implicit TLS")
+    ids = dict(x.split() for x in p.uidl()[1])
+    num = [n for n, u in ids.items() if u == name.encode()]
+    is_(len(num), 1, "poplib: the new message is listed by its base name")
+    p.dele(int(num[0]))
+    p.quit()
+    left = os.listdir(os.path.join(t.md, "cur"))
+    ok(not [n for n in left if n.startswith(name)] and len(left) == 2,
+       "poplib: DELE and QUIT removed it, the others stay (%r)" % left)
+
+
+def uids_are(procs, uid):
+    # (a session of an earlier test may still be ending: check them all)
+    return procs and all(set(p["uids"]) == {uid} for p in procs)
+
+
+def test_privileges(t, srv, mode):
+    """As root, during a session: the relay holds the key as -U, the
+    front keeps root, the parser and tern-pop3d are unprivileged."""
+    if not pop3lib.ROOT:
+        ok(True, "# SKIP %s: not root, nothing to drop" % mode)
+        return
+    r = Raw(srv.port, tls=mode == "tls")
+    r.line()
+    if mode == "stls":
+        r.cmd(b"STLS")
+        r.s = ctx().wrap_socket(r.s, server_hostname="tern.test")
+    pre = wait_for(lambda: (lambda c: c["parser"] and c["relay"] and c)(
+        pop3lib.chain(srv.p.pid)), timeout=5) or {}
+    ok(uids_are(pre.get("relay", []), pop3lib.RELAY_UID),
+       "%s: the relay runs as -U %s (%r)" % (mode, pop3lib.RELAY_USER,
+                                            pre.get("relay")))
+    relay = pre["relay"][0]["pid"] if pre.get("relay") else None
+    ok(relay and os.stat("/proc/%d/status" % relay).st_uid == 0,
+       "%s: the relay is not dumpable (its /proc files are root's)" % mode)
+    ok(uids_are(pre.get("front", []), 0),
+       "%s: tern-pop3-login's front keeps root (-u root)" % mode)
+    ok(uids_are(pre.get("parser", []), pop3lib.LOGIN_UID),
+       "%s: the pre-auth parser runs as %s (%r)" % (
+           mode, pop3lib.LOGIN_USER, pre.get("parser")))
+    r.cmd(b"USER u@tern.test")
+    ok(r.cmd(b"PASS " + PASSWORD.encode()).startswith(b"+OK"),
+       "%s: logged in" % mode)
+    post = wait_for(lambda: (lambda c: c["pop3d"] and c)(
+        pop3lib.chain(srv.p.pid)), timeout=5) or {}
+    pd = post.get("pop3d", [])
+    ok(uids_are(pd, t.uid) and all(set(p["gids"]) == {t.gid} for p in pd),
+       "%s: tern-pop3d runs as the mailbox owner (%r)" % (mode, pd))
+    pats = pop3lib.key_secret(os.path.join(t.certs, "default.key"))
+    found = pop3lib.mem_has(relay, pats) if pats and relay else None
+    if not found:
+        ok(True, "# SKIP %s: cannot find the key in the relay's memory "
+           "(%r), so cannot look for it elsewhere" % (mode, found))
+    else:
+        others = pre.get("front", []) + pre.get("parser", []) + pd
+        got = [(p["name"], pop3lib.mem_has(p["pid"], pats)) for p in others]
+        ok(len(got) >= 3 and all(g is False for _, g in got),
+           "%s: the key is in the relay's memory and in no other "
+           "process of the chain (%r)" % (mode, got))
+    r.cmd(b"QUIT")
+    r.close()
+
+
 def curl(args):
     return subprocess.run(["curl", "-s", "-S", "--max-time", "20",
                            "--insecure"] + args, capture_output=True)
@@ -131,4 +202,7 @@ with Instance() as t:
     test_pipelined_stls(t, stls)
     test_stls_after_user(t, stls)
     test_curl(t, stls, tls)
+    test_poplib_delete(t, tls)
+    test_privileges(t, stls, "stls")
+    test_privileges(t, tls, "tls")
 done()

@@ -8,6 +8,7 @@ without QUIT, symlinks never served, the unprivileged pre-auth child.
 import base64
 import os
 import poplib
+import pwd
 import socket
 import sys
 import time
@@ -277,32 +278,24 @@ def test_preauth_user(t, srv):
         return
     r = Raw(srv.port)
     r.line()
-
-    def procs():
-        out = []
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open("/proc/%s/status" % pid) as f:
-                    st = dict(ln.split(":", 1) for ln in f if ":" in ln)
-            except OSError:
-                continue
-            if st.get("Name", "").strip() == "tern-pop3-login":
-                out.append((int(pid), int(st["PPid"]),
-                            int(st["Uid"].split()[0])))
-        return out
-    ps = wait_for(lambda: len(procs()) >= 2 and procs(), timeout=5) or []
-    # every login child (a tern-pop3-login whose parent is one) runs as
-    # nobody, every parent as root
-    pids = [p[0] for p in ps]
-    parents = [p for p in ps if p[1] not in pids]
-    children = [p for p in ps if p[1] in pids]
-    import pwd
-    nobody = pwd.getpwnam("nobody").pw_uid
-    ok(len(children) >= 1 and all(p[2] == nobody for p in children) and
-       all(p[2] == 0 for p in parents),
-       "the pre-auth parser runs as nobody, its parent as root (%r)" % ps)
+    c = wait_for(lambda: (lambda c: c["parser"] and c)(
+        pop3lib.chain(srv.p.pid)), timeout=5) or {}
+    # (a session of an earlier test may still be ending: check them all)
+    fr, pa = c.get("front", []), c.get("parser", [])
+    lgid = pwd.getpwnam(pop3lib.LOGIN_USER).pw_gid
+    ok(fr and pa and all(set(p["uids"]) == {0} for p in fr) and
+       all(set(p["uids"]) == {pop3lib.LOGIN_UID} and
+           set(p["gids"]) == {lgid} for p in pa),
+       "the pre-auth parser runs as pop3loginuser %s, its parent as root "
+       "(%r)" % (pop3lib.LOGIN_USER, c))
+    r.cmd(b"USER u@tern.test")
+    r.cmd(b"PASS " + PASSWORD.encode())
+    c = wait_for(lambda: (lambda c: c["pop3d"] and c)(
+        pop3lib.chain(srv.p.pid)), timeout=5) or {}
+    pd = c.get("pop3d", [])
+    ok(pd and all(set(p["uids"]) == {t.uid} and set(p["gids"]) == {t.gid}
+                  for p in pd),
+       "tern-pop3d runs as the mailbox owner (%r)" % pd)
     r.cmd(b"QUIT")
     r.close()
 
@@ -332,6 +325,59 @@ def test_minuid(t, md, srv):
        "refused (%r)" % b)
     r.close()
     t.set("pop3minuid", "1")
+
+
+def test_root_refused(t, md, srv):
+    """uid 0 is never a mailbox owner: tern-checkpass refuses such an
+    entry, and tern-pop3d refuses to run as root at all."""
+    h = open(os.path.join(t.control, "passwd")).read().split(":")[1]
+    with open(os.path.join(t.control, "passwd"), "a") as f:
+        f.write("zero@tern.test:%s:0:0:%s\n" % (h, md))
+    r = Raw(srv.port)
+    a, b = r.login(user="zero@tern.test")
+    ok(b.startswith(b"-ERR [AUTH]"), "a passwd entry with uid 0 cannot "
+       "log in (%r)" % b)
+    r.close()
+    if not ROOT:
+        ok(True, "# SKIP not root: tern-pop3d cannot be started as root")
+        return
+    import subprocess
+    env = t.env(MAILDIR=md, USER="root")
+    p = subprocess.run([t.bin("tern-pop3d")], stdin=subprocess.DEVNULL,
+                       capture_output=True, env=env, timeout=20)
+    ok(p.returncode == 100 and p.stdout.startswith(
+        b"-ERR [SYS/PERM] refusing to serve a mailbox as root"),
+       "tern-pop3d started as root refuses (exit %d, %r)" % (
+           p.returncode, p.stdout))
+
+
+def test_idle(t, md, srv):
+    """Autologout (RFC 1939 3): 600 s by default, control pop3timeout
+    here, before and after login; nothing is deleted."""
+    t.set("pop3timeout", "1")
+    r = Raw(srv.port)
+    r.line()
+    t0 = time.time()
+    is_(r.line(), b"-ERR autologout: idle for too long",
+        "idle before login: -ERR autologout")
+    ok(r.closed() and time.time() - t0 < 5,
+       "and the connection is closed (%.1f s)" % (time.time() - t0))
+    r.close()
+    r = Raw(srv.port)
+    a, b = r.login()
+    r.cmd(b"DELE 1")
+    t0 = time.time()
+    is_(r.line(), b"-ERR autologout: idle for too long",
+        "idle after login: -ERR autologout")
+    ok(r.closed() and time.time() - t0 < 5,
+       "and the connection is closed (%.1f s)" % (time.time() - t0))
+    r.close()
+    t.set("pop3timeout", "600")
+    p = connect(srv)
+    n = p.stat()[0]
+    p.quit()
+    ok(n >= 1 and b.startswith(b"+OK logged in, %d " % n),
+       "the DELE before the autologout deleted nothing (%d, %r)" % (n, b))
 
 
 def test_inetd(t, md):
@@ -383,6 +429,8 @@ with Instance() as t:
     test_capa(t, md, srv)
     test_preauth_user(t, srv)
     test_minuid(t, md, srv)
+    test_idle(t, md, srv)
+    test_root_refused(t, md, srv)
     test_plain_refused(t, md)
     test_inetd(t, md)
     ok("login failed" in srv.log() and "session end" in srv.log(),

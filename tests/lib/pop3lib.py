@@ -1,10 +1,13 @@
 """Helpers for the POP3 tests: a tern POP3 server on loopback.
 
 Server(t, mode) starts tern-listen -> [tern-tlsd] -> tern-pop3-login ->
-tern-checkpass -> tern-pop3d on 127.0.0.1 with an ephemeral port.
+tern-checkpass -> tern-pop3d on 127.0.0.1 with an ephemeral port; as
+root the chain of INSTALL: tern-listen -R, tern-tlsd -U RELAY_USER -u
+root, pop3loginuser LOGIN_USER, the mailbox owned by nobody.
 mode: "plain" (no TLS at all), "stls" (tern-tlsd -s), "tls" (implicit).
 """
 import os
+import pwd
 import socket
 import ssl
 import subprocess
@@ -14,7 +17,23 @@ from ternlib import wait_for
 
 ROOT = os.geteuid() == 0
 PASSWORD = "s3cret pass"
-TLSD_PROG_USER = os.environ.get("TERN_TEST_TLSD_USER", "nobody")
+
+
+def _user(names):
+    """The first of names that exists (uid, name), else nobody."""
+    for n in names + ("nobody",):
+        try:
+            return pwd.getpwnam(n).pw_uid, n
+        except KeyError:
+            pass
+    raise KeyError("no user nobody")
+
+
+# As root the chain is the one INSTALL shows, with system users that
+# exist everywhere standing in for terntls and the login user; each
+# differs from the mailbox owner (nobody) where the system allows.
+RELAY_UID, RELAY_USER = _user(("daemon",))
+LOGIN_UID, LOGIN_USER = _user(("bin", "sys"))
 
 
 def ctx():
@@ -43,6 +62,8 @@ def setup(t, insecure=True, faildelay=0):
     t.set("pop3faildelay", str(faildelay))
     # the tests' mailbox owner may be an ordinary user with a low uid
     t.set("pop3minuid", "1")
+    if ROOT:
+        t.set("pop3loginuser", LOGIN_USER)
     return md
 
 
@@ -61,9 +82,8 @@ class Server:
         if mode != "plain":
             argv += [t.bin("tern-tlsd"), "-c", t.certs]
             if ROOT:
-                # tern-tlsd refuses "-u root" for now: the login front
-                # then starts as nobody, which owns the test mailboxes
-                argv += ["-U", "nobody", "-u", TLSD_PROG_USER]
+                # the program keeps root: tern-pop3-login drops by itself
+                argv += ["-U", RELAY_USER, "-u", "root"]
             if mode == "stls":
                 argv += ["-s"]
         argv += [t.bin("tern-pop3-login")]
@@ -161,3 +181,91 @@ def deliver(t, md, body=b"hello\n", subject="test", sub="new", name=None):
     if ROOT:
         os.chown(path, t.uid, t.gid)
     return name
+
+
+def proc_tree(top):
+    """The processes below pid top: [{pid, ppid, name, uids, gids}]."""
+    ps = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % pid) as f:
+                st = dict(ln.rstrip("\n").split(":\t", 1) for ln in f
+                          if ":\t" in ln)
+        except OSError:
+            continue
+        ps[int(pid)] = {"pid": int(pid), "ppid": int(st["PPid"]),
+                        "name": st["Name"].strip(),
+                        "uids": [int(x) for x in st["Uid"].split()],
+                        "gids": [int(x) for x in st["Gid"].split()]}
+    out, want = [], {top}
+    while want:
+        kids = [p for p in ps.values() if p["ppid"] in want]
+        out += kids
+        want = {p["pid"] for p in kids}
+    return out
+
+
+def chain(top):
+    """The POP3 chain below pid top by role: relay (tern-tlsd), front
+    (tern-pop3-login that keeps root), parser (its login child), pop3d."""
+    ps = proc_tree(top)
+    login = {p["pid"] for p in ps if p["name"] == "tern-pop3-login"}
+    roles = {"relay": [], "front": [], "parser": [], "pop3d": []}
+    for p in ps:
+        if p["name"] == "tern-tlsd":
+            roles["relay"].append(p)
+        elif p["name"] == "tern-pop3-login":
+            roles["parser" if p["ppid"] in login else "front"].append(p)
+        elif p["name"] == "tern-pop3d" and p["ppid"] in login:
+            # (a sanitizer's leak check shows as a child of the same name)
+            roles["pop3d"].append(p)
+    return roles
+
+
+def key_secret(keyfile):
+    """An EC key's private scalar as stored (big- and little-endian)."""
+    import subprocess
+    r = subprocess.run(["openssl", "pkey", "-in", keyfile, "-text",
+                        "-noout"], capture_output=True, text=True)
+    hexs, on = "", False
+    for ln in r.stdout.splitlines():
+        if ln.startswith("priv:"):
+            on = True
+        elif on and ln.startswith(" "):
+            hexs += ln.strip().replace(":", "")
+        elif on:
+            break
+    if len(hexs) < 32:
+        return []
+    b = bytes.fromhex(hexs)
+    return [b, b[::-1]]
+
+
+def mem_has(pid, pats, cap=512 << 20):
+    """Whether the writable memory of pid holds one of pats: True,
+    False, or None when it cannot be read (no CAP_SYS_PTRACE)."""
+    try:
+        maps = open("/proc/%d/maps" % pid).read().splitlines()
+        mem = open("/proc/%d/mem" % pid, "rb", buffering=0)
+    except OSError:
+        return None
+    seen = 0
+    with mem:
+        for ln in maps:
+            f = ln.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if not f[1].startswith("rw") or hi - lo > (64 << 20):
+                continue    # sanitizer shadow and reserved space
+            seen += hi - lo
+            if seen > cap:
+                break
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except OSError:
+                continue
+            if any(p in data for p in pats):
+                return True
+    return False
