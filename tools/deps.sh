@@ -1,12 +1,15 @@
 #!/bin/sh
 # deps.sh: make sure the Debian packages that building and testing tern
 # need are present.  As root on Debian it installs what is missing;
-# otherwise it prints the exact apt-get line and fails.
+# otherwise it prints the exact apt-get line and fails.  postfix is here
+# for its smtp-sink and smtp-source (test and benchmark peers); the
+# service itself is never started by tern.
 set -u
 
 PKGS="build-essential pkg-config libbsd-dev libssl-dev libunbound-dev
 libcrypt-dev libevent-dev libnss-wrapper mandoc perl python3 openssl procps util-linux
-nsd ldnsutils swaks dns-root-data curl fetchmail mpop"
+nsd ldnsutils swaks dns-root-data curl fetchmail mpop ucspi-tcp
+postfix"
 
 missing=""
 for p in $PKGS; do
