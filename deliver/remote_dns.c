@@ -1,5 +1,6 @@
 /* remote_dns: MX hosts, addresses and TLSA records through tern-resolve. */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -7,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include "dnsproto.h"
 #include "io.h"
 #include "line.h"
+#include "log.h"
 #include "paths.h"
 #include "remote.h"
 
@@ -29,6 +32,9 @@ struct resolver {
 	int		 rfd, wfd;
 	pid_t		 pid;
 	struct buf	 in;
+	bool		 inherited;	/* TERN_RESOLVER_FD */
+	bool		 answered;	/* some answer arrived */
+	bool		 gone;		/* the peer closed the connection */
 };
 
 static int
@@ -88,14 +94,52 @@ res_spawn(struct resolver *rs)
 	return 0;
 }
 
+/*
+ * TERN_RESOLVER_FD: a connection to a shared tern-resolve -F, set up
+ * by tern-send's remote spawner.  1 when it is a usable stream socket,
+ * 0 when unset, -1 when unusable (logged; the caller spawns instead).
+ */
+static int
+res_inherited(struct resolver *rs)
+{
+	const char	*env = getenv("TERN_RESOLVER_FD"), *err;
+	struct stat	 st;
+	socklen_t	 len = sizeof(int);
+	char		 esc[16 * 4 + 1];
+	int		 fd, type = -1;
+
+	if (env == NULL || env[0] == '\0')
+		return 0;
+	fd = (int)strtonum(env, 3, INT_MAX, &err);
+	if (err != NULL || fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM) {
+		log_warnx("TERN_RESOLVER_FD=%s is no stream socket: "
+		    "running tern-resolve -p", log_esc(esc, sizeof(esc), env,
+		    strnlen(env, 16)));
+		return -1;
+	}
+	/* one connection per run: closed at the end of remote_dns */
+	(void)unsetenv("TERN_RESOLVER_FD");
+	if (io_cloexec(fd, 1) == -1)
+		return -1;
+	rs->rfd = rs->wfd = fd;
+	rs->inherited = true;
+	return 1;
+}
+
+/* TERN_RESOLVER_FD, else the TERN_RESOLVER socket, else a child. */
 static int
 res_open(struct resolver *rs)
 {
 	const char	*env = getenv("TERN_RESOLVER");
 
+	memset(rs, 0, sizeof(*rs));
 	rs->rfd = rs->wfd = -1;
 	rs->pid = -1;
 	buf_init(&rs->in, DNSP_REPLY_MAX * 2);
+	if (res_inherited(rs) == 1)
+		return 0;
 	if (env != NULL && env[0] != '\0')
 		return res_socket(rs, env);
 	return res_spawn(rs);
@@ -134,6 +178,8 @@ res_send(struct resolver *rs, unsigned long id, enum dnsp_type t,
 	rv = dnsp_req_format(&out, &q);
 	if (rv == 0)
 		rv = io_write_all(rs->wfd, out.data, out.len);
+	if (rv == -1 && (errno == EPIPE || errno == ECONNRESET))
+		rs->gone = true;
 	buf_free(&out);
 	return rv;
 }
@@ -155,6 +201,8 @@ res_next(struct resolver *rs, struct dnsp_answer *a, size_t *used)
 	for (;;) {
 		rv = dnsp_answer_parse(rs->in.data ? rs->in.data : "",
 		    rs->in.len, used, a, &err);
+		if (rv == 1)
+			rs->answered = true;
 		if (rv != 0)
 			return rv == 1 ? 1 : (errno = EPROTO, -1);
 		pfd.fd = rs->rfd;
@@ -166,6 +214,8 @@ res_next(struct resolver *rs, struct dnsp_answer *a, size_t *used)
 		if (!(pfd.revents & (POLLIN | POLLHUP)))
 			continue;
 		n = io_read(rs->rfd, tmp, sizeof(tmp));
+		if (n == 0 || (n == -1 && errno == ECONNRESET))
+			rs->gone = true;
 		if (n <= 0)
 			return errno = n == 0 ? ECONNRESET : errno, -1;
 		if (buf_append(&rs->in, tmp, (size_t)n) == -1)
@@ -278,17 +328,26 @@ take_addrs(struct remote *r, struct remote_host *h,
 	}
 }
 
+/* A TLSA answer for host h; why gets the reason when h is unusable. */
 static void
-take_tlsa(struct remote_host *h, const struct dnsp_answer *a)
+take_tlsa(struct remote_host *h, const struct dnsp_answer *a,
+    const char *name, char *why, size_t whysz)
 {
 	const char	*v;
 	size_t		 pos = 0;
 	char		 tag;
 
 	if (a->letter != 'K' || a->sec != DNSP_SECURE) {
-		/* a secure host whose TLSA lookup failed is unusable */
-		if (a->letter != 'K')
+		/*
+		 * A secure host whose TLSA lookup failed (bogus, SERVFAIL)
+		 * is unusable: RFC 7672 2.2 forbids falling back to
+		 * unauthenticated TLS or clear text.
+		 */
+		if (a->letter != 'K') {
 			h->naddrs = 0;
+			(void)snprintf(why, whysz, "DNS: TLSA lookup of %s "
+			    "failed: %s", name, a->text);
+		}
 		return;
 	}
 	while (dnsp_answer_next(a, &pos, &tag, &v) == 1)
@@ -296,10 +355,30 @@ take_tlsa(struct remote_host *h, const struct dnsp_answer *a)
 			h->ntlsa++;
 }
 
-/* Send one query per host of kind t and dispatch the answers by id. */
+/* The name to ask for host i: the host, or its TLSA owner name. */
+static void
+query_name(const struct remote *r, size_t i, enum dnsp_type t, char *name,
+    size_t namesz)
+{
+	/*
+	 * An MX host serves SMTP on 25: remoteport (a test hook) moves the
+	 * connection, not the TLSA name.
+	 */
+	if (t == DNSP_TLSA)
+		(void)snprintf(name, namesz, "_%d._tcp.%s",
+		    r->cfg.route[0] == '\0' ? REMOTE_PORT : r->hosts[i].port,
+		    r->hosts[i].name);
+	else
+		strlcpy(name, r->hosts[i].name, namesz);
+}
+
+/*
+ * Send one query per host of kind t and dispatch the answers by id; why
+ * gets the reason a TLSA failure made a host unusable.
+ */
 static int
 round_trip(struct remote *r, struct resolver *rs, enum dnsp_type t,
-    size_t *total)
+    size_t *total, char *why, size_t whysz)
 {
 	struct dnsp_answer	 a;
 	char			 name[DNSP_NAME_MAX + 16];
@@ -309,16 +388,7 @@ round_trip(struct remote *r, struct resolver *rs, enum dnsp_type t,
 		if (r->hosts[i].literal || (t == DNSP_TLSA &&
 		    (!r->hosts[i].secure || r->hosts[i].naddrs == 0)))
 			continue;
-		/*
-		 * An MX host serves SMTP on 25: remoteport (a test hook)
-		 * moves the connection, not the TLSA name.
-		 */
-		if (t == DNSP_TLSA)
-			(void)snprintf(name, sizeof(name), "_%d._tcp.%s",
-			    r->cfg.route[0] == '\0' ? REMOTE_PORT :
-			    r->hosts[i].port, r->hosts[i].name);
-		else
-			strlcpy(name, r->hosts[i].name, sizeof(name));
+		query_name(r, i, t, name, sizeof(name));
 		if (res_send(rs, i + 1, t, name) == -1)
 			return -1;
 		want++;
@@ -326,12 +396,11 @@ round_trip(struct remote *r, struct resolver *rs, enum dnsp_type t,
 	while (want > 0) {
 		if (res_next(rs, &a, &used) == -1)
 			return -1;
-		if (a.id >= 1 && a.id <= r->nhosts) {
-			if (t == DNSP_TLSA)
-				take_tlsa(&r->hosts[a.id - 1], &a);
-			else
-				take_addrs(r, &r->hosts[a.id - 1], &a, total);
-		}
+		if (a.id >= 1 && a.id <= r->nhosts && t == DNSP_TLSA) {
+			query_name(r, a.id - 1, t, name, sizeof(name));
+			take_tlsa(&r->hosts[a.id - 1], &a, name, why, whysz);
+		} else if (a.id >= 1 && a.id <= r->nhosts)
+			take_addrs(r, &r->hosts[a.id - 1], &a, total);
 		buf_consume(&rs->in, used);
 		want--;
 	}
@@ -419,8 +488,10 @@ route_host(struct remote *r)
 static int
 lookups(struct remote *r, struct resolver *rs)
 {
+	char	why[DNSP_TEXT_MAX + DNSP_NAME_MAX + 64];
 	size_t	total = 0, i;
 
+	why[0] = '\0';
 	if (r->cfg.route[0] != '\0') {
 		if (route_host(r) == -1) {
 			remote_msg_set(r, 'Z', "4.3.5", "bad smtproutes host");
@@ -428,7 +499,7 @@ lookups(struct remote *r, struct resolver *rs)
 		}
 	} else if (lookup_mx(r, rs) == -1 || cut_self(r, false) == -1)
 		return -1;
-	if (round_trip(r, rs, DNSP_ADDR, &total) == -1) {
+	if (round_trip(r, rs, DNSP_ADDR, &total, why, sizeof(why)) == -1) {
 		remote_msg_set(r, 'Z', "4.4.3", "cannot query tern-resolve: "
 		    "%s", strerror(errno));
 		return -1;
@@ -436,8 +507,8 @@ lookups(struct remote *r, struct resolver *rs)
 	if (r->cfg.route[0] == '\0' && cut_self(r, r->cfg.port ==
 	    REMOTE_PORT) == -1)
 		return -1;
-	if (r->cfg.tls != RTLS_NONE && round_trip(r, rs, DNSP_TLSA, &total)
-	    == -1) {
+	if (r->cfg.tls != RTLS_NONE && round_trip(r, rs, DNSP_TLSA, &total,
+	    why, sizeof(why)) == -1) {
 		remote_msg_set(r, 'Z', "4.4.3", "cannot query tern-resolve: "
 		    "%s", strerror(errno));
 		return -1;
@@ -445,8 +516,11 @@ lookups(struct remote *r, struct resolver *rs)
 	for (i = 0; i < r->nhosts; i++)
 		if (r->hosts[i].naddrs > 0)
 			return 0;
-	remote_msg_set(r, 'Z', "4.4.3", "no address found for any mail host "
-	    "of %s", r->domain);
+	if (why[0] != '\0')
+		remote_msg_set(r, 'Z', "4.4.3", "%s", why);
+	else
+		remote_msg_set(r, 'Z', "4.4.3", "no address found for any "
+		    "mail host of %s", r->domain);
 	return -1;
 }
 
@@ -466,6 +540,23 @@ remote_dns(struct remote *r)
 		return -1;
 	}
 	rv = lookups(r, &rs);
+	if (rv == -1 && rs.inherited && rs.gone && !rs.answered) {
+		/*
+		 * The shared resolver died before it answered (tern-send
+		 * restarts it): a run of our own beats deferring the domain
+		 * as if its hosts had failed.
+		 */
+		log_warnx("the shared tern-resolve closed the connection: "
+		    "running tern-resolve -p");
+		res_close(&rs);
+		if (res_open(&rs) == -1) {
+			remote_msg_set(r, 'Z', "4.4.3", "cannot start "
+			    "tern-resolve: %s", strerror(errno));
+			buf_free(&rs.in);
+			return -1;
+		}
+		rv = lookups(r, &rs);
+	}
 	res_close(&rs);
 	return rv;
 }

@@ -1,6 +1,8 @@
 /* bounce: failure records and RFC 3464 delivery status notifications. */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,8 @@
 struct bounce_list {
 	struct bounce_rcpt	*v;
 	size_t			 n, cap;
+	bool			 notes;	/* notes, not failures */
+	bool			 warned; /* last W mark: sent */
 };
 
 static bool
@@ -66,6 +70,86 @@ bounce_diag_type(const char *text)
 	    (text[3] == ' ' || text[3] == '-'))
 		return "smtp";
 	return "X-tern";
+}
+
+/* RFC 1123 2.1 host name labels, '_' tolerated (seen in MX names). */
+static bool
+bounce_hostname_ok(const char *s, size_t len)
+{
+	size_t i, label = 0;
+
+	if (len == 0 || len > BOUNCE_HOST_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_')
+			return false;
+		if ((label == 0 && s[i] == '-') || ++label > 63)
+			return false;
+	}
+	return label > 0 && s[len - 1] != '-';
+}
+
+/* 4 or 6 when s[0..len) is an IPv4 or IPv6 address, else 0. */
+static int
+bounce_ip_family(const char *s, size_t len)
+{
+	char tmp[64];
+	unsigned char a[16];
+
+	if (len == 0 || len >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (inet_pton(AF_INET, tmp, a) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, tmp, a) == 1)
+		return 6;
+	return 0;
+}
+
+/*
+ * tern-remote writes "host [ip]: text" (deliver/remote_smtp.c); the
+ * first " [" ends the host, which holds no blank, and the first "]: "
+ * after it ends the address, which holds no "]".
+ */
+bool
+bounce_split_remote(const char *text, char *mta, size_t mtasz,
+    const char **rest_out)
+{
+	const char *lb, *rb;
+	size_t hlen;
+	int fam, n;
+
+	*rest_out = text;
+	if (mtasz > 0)
+		mta[0] = '\0';
+	if (text == NULL || (lb = strstr(text, " [")) == NULL ||
+	    (rb = strstr(lb + 2, "]: ")) == NULL)
+		return false;
+	hlen = (size_t)(lb - text);
+	if (bounce_ip_family(lb + 2, (size_t)(rb - lb - 2)) == 0)
+		return false;
+	if ((fam = bounce_ip_family(text, hlen)) != 0)
+		n = snprintf(mta, mtasz, "[%s%.*s]", fam == 6 ? "IPv6:" : "",
+		    (int)hlen, text);
+	else if (bounce_hostname_ok(text, hlen))
+		n = snprintf(mta, mtasz, "%.*s", (int)hlen, text);
+	else
+		return false;
+	if (n < 0 || (size_t)n >= mtasz) {
+		if (mtasz > 0)
+			mta[0] = '\0';
+		return false;
+	}
+	*rest_out = rb + 3;
+	return true;
 }
 
 /* Printable ASCII only: the text ends up in headers and log lines. */
@@ -112,18 +196,66 @@ bounce_index(const char *s, size_t len, size_t *out)
 	return 0;
 }
 
+/* "W\0sent|unsent\0<seconds>\0": the delay warning mark. */
+static int
+bounce_add_mark(struct bounce_list *l, const char *const f[3],
+    const size_t flen[3])
+{
+	size_t i;
+
+	if (flen[2] == 0 || flen[2] > 20) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < flen[2]; i++)
+		if (f[2][i] < '0' || f[2][i] > '9') {
+			errno = EINVAL;
+			return -1;
+		}
+	if (flen[1] == 4 && memcmp(f[1], "sent", 4) == 0)
+		l->warned = true;
+	else if (flen[1] == 6 && memcmp(f[1], "unsent", 6) == 0)
+		l->warned = false;
+	else {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The diagnostic type of a text, looking past "host [ip]: ". */
+static const char *
+bounce_text_type(const char *text)
+{
+	char mta[BOUNCE_MTA_MAX + 1];
+	const char *rest;
+
+	(void)bounce_split_remote(text, mta, sizeof(mta), &rest);
+	return bounce_diag_type(rest);
+}
+
+/*
+ * One triple: a failure "<index>", a note "Z<index>" (status 4.y.z) or
+ * a mark "W"; kept when it is of the kind l collects.  -1 EINVAL when
+ * it does not look right.
+ */
 static int
 bounce_add(struct bounce_list *l, const char *const f[3],
     const size_t flen[3])
 {
 	struct bounce_rcpt *r, *nv;
-	size_t idx, ncap;
+	size_t idx, ncap, skip;
 
-	if (bounce_index(f[0], flen[0], &idx) == -1 ||
-	    !bounce_status_ok(f[1], flen[1])) {
+	if (flen[0] == 1 && f[0][0] == 'W')
+		return bounce_add_mark(l, f, flen);
+	skip = flen[0] > 0 && f[0][0] == 'Z';
+	if (bounce_index(f[0] + skip, flen[0] - skip, &idx) == -1 ||
+	    !bounce_status_ok(f[1], flen[1]) || (skip && f[1][0] != '4')) {
 		errno = EINVAL;
 		return -1;
 	}
+	if ((skip == 1) != l->notes)
+		return 0;
 	if (l->n == l->cap) {
 		ncap = l->cap ? l->cap * 2 : 16;
 		if ((nv = reallocarray(l->v, ncap, sizeof(*nv))) == NULL)
@@ -136,7 +268,7 @@ bounce_add(struct bounce_list *l, const char *const f[3],
 	memcpy(r->status, f[1], flen[1]);
 	r->status[flen[1]] = '\0';
 	bounce_clean(r->text, sizeof(r->text), f[2], flen[2]);
-	(void)strlcpy(r->diag_type, bounce_diag_type(r->text),
+	(void)strlcpy(r->diag_type, bounce_text_type(r->text),
 	    sizeof(r->diag_type));
 	return 0;
 }
@@ -221,7 +353,7 @@ bounce_slurp(int fd, char **data_out, size_t *len_out)
 static int
 bounce_repair(int fd)
 {
-	struct bounce_list l = { NULL, 0, 0 };
+	struct bounce_list l = { NULL, 0, 0, false, false };
 	struct stat st;
 	char last, *data;
 	size_t len, end;
@@ -265,33 +397,35 @@ bounce_open_append(const char *path, const char *spooldir)
 	return fd;
 }
 
-int
-bounce_record(const char *spooldir, const char *id, size_t index,
-    const char *status, const char *text)
+/*
+ * Append the record f[0]\0f[1]\0f[2]\0 with one write(2) (O_APPEND
+ * keeps concurrent records whole), synced when sync; nothing when limit
+ * is not 0 and the file already has that many bytes.
+ */
+static int
+bounce_append(const char *spooldir, const char *id, const char *const f[3],
+    bool sync, off_t limit)
 {
-	char path[PATH_MAX], clean[BOUNCE_TEXT_MAX + 1], num[32];
+	char path[PATH_MAX];
+	struct stat sb;
 	struct buf b;
 	int fd, rv = -1, save;
 
-	if (text == NULL)
-		text = "";
-	if (!bounce_status_ok(status, strlen(status)) ||
-	    bounce_path(path, sizeof(path), spooldir, id) == -1) {
-		errno = EINVAL;
+	if (bounce_path(path, sizeof(path), spooldir, id) == -1)
 		return -1;
-	}
-	bounce_clean(clean, sizeof(clean), text, strlen(text));
-	(void)snprintf(num, sizeof(num), "%zu", index);
-	buf_init(&b, 3 * sizeof(clean));
-	if (rec_put(&b, num) == -1 || rec_put(&b, status) == -1 ||
-	    rec_put(&b, clean) == -1)
+	buf_init(&b, 4 * (BOUNCE_TEXT_MAX + 1));
+	if (rec_put(&b, f[0]) == -1 || rec_put(&b, f[1]) == -1 ||
+	    rec_put(&b, f[2]) == -1)
 		goto out;
 	if ((fd = bounce_open_append(path, spooldir)) == -1)
 		goto out;
-	/* One write(2): O_APPEND keeps concurrent records whole. */
-	if (bounce_repair(fd) == 0 && io_write_all(fd, b.data, b.len) == 0 &&
-	    fsync(fd) == 0)
-		rv = 0;
+	if (bounce_repair(fd) == 0 && fstat(fd, &sb) == 0) {
+		if (limit != 0 && sb.st_size >= limit)
+			rv = 0;
+		else if (io_write_all(fd, b.data, b.len) == 0 &&
+		    (!sync || fsync(fd) == 0))
+			rv = 0;
+	}
 	save = errno;
 	close(fd);
 	errno = save;
@@ -300,6 +434,58 @@ out:
 	buf_free(&b);
 	errno = save;
 	return rv;
+}
+
+int
+bounce_record(const char *spooldir, const char *id, size_t index,
+    const char *status, const char *text)
+{
+	char clean[BOUNCE_TEXT_MAX + 1], num[32];
+	const char *f[3] = { num, status, clean };
+
+	if (text == NULL)
+		text = "";
+	if (!bounce_status_ok(status, strlen(status)) || !qid_valid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	bounce_clean(clean, sizeof(clean), text, strlen(text));
+	(void)snprintf(num, sizeof(num), "%zu", index);
+	return bounce_append(spooldir, id, f, true, 0);
+}
+
+int
+bounce_note(const char *spooldir, const char *id, size_t index,
+    const char *status, const char *text)
+{
+	char clean[BOUNCE_TEXT_MAX + 1], num[32];
+	const char *f[3] = { num, status, clean };
+
+	if (text == NULL)
+		text = "";
+	if (!bounce_status_ok(status, strlen(status)) || status[0] != '4' ||
+	    !qid_valid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	bounce_clean(clean, sizeof(clean), text, strlen(text));
+	(void)snprintf(num, sizeof(num), "Z%zu", index);
+	return bounce_append(spooldir, id, f, false, BOUNCE_NOTES_MAX);
+}
+
+int
+bounce_mark_warned(const char *spooldir, const char *id, bool sent,
+    time_t now)
+{
+	char t[32];
+	const char *f[3] = { "W", sent ? "sent" : "unsent", t };
+
+	if (!qid_valid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	(void)snprintf(t, sizeof(t), "%lld", now < 0 ? 0LL : (long long)now);
+	return bounce_append(spooldir, id, f, true, 0);
 }
 
 static int
@@ -337,17 +523,15 @@ bounce_last_wins(struct bounce_list *l, size_t nrcpt)
 	return 0;
 }
 
-int
-bounce_read(const char *spooldir, const char *id, size_t nrcpt,
-    struct bounce_rcpt **out, size_t *n_out)
+/* Read bounce/<id> into l (l->notes says which records): 1, 0, -1. */
+static int
+bounce_load(const char *spooldir, const char *id, size_t nrcpt,
+    struct bounce_list *l)
 {
-	struct bounce_list l = { NULL, 0, 0 };
 	char path[PATH_MAX], *data;
 	size_t len, end;
 	int fd, rv, save;
 
-	*out = NULL;
-	*n_out = 0;
 	if (bounce_path(path, sizeof(path), spooldir, id) == -1)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
@@ -358,26 +542,80 @@ bounce_read(const char *spooldir, const char *id, size_t nrcpt,
 	errno = save;
 	if (rv == -1)
 		return -1;
-	rv = bounce_parse(data, len, &l, &end);
+	rv = bounce_parse(data, len, l, &end);
 	free(data);
-	if (rv == -1 || bounce_last_wins(&l, nrcpt) == -1) {
+	if (rv == -1 || bounce_last_wins(l, nrcpt) == -1) {
 		save = errno;
-		free(l.v);
+		free(l->v);
+		l->v = NULL;
 		errno = save;
 		return -1;
 	}
-	*out = l.v;
-	*n_out = l.n;
 	return 1;
 }
+
+int
+bounce_read(const char *spooldir, const char *id, size_t nrcpt,
+    struct bounce_rcpt **out, size_t *n_out)
+{
+	struct bounce_list l = { NULL, 0, 0, false, false };
+	int rv;
+
+	*out = NULL;
+	*n_out = 0;
+	if ((rv = bounce_load(spooldir, id, nrcpt, &l)) == 1) {
+		*out = l.v;
+		*n_out = l.n;
+	}
+	return rv;
+}
+
+int
+bounce_read_notes(const char *spooldir, const char *id, size_t nrcpt,
+    struct bounce_rcpt **out, size_t *n_out, bool *warned_out)
+{
+	struct bounce_list l = { NULL, 0, 0, true, false };
+	int rv;
+
+	*out = NULL;
+	*n_out = 0;
+	*warned_out = false;
+	if ((rv = bounce_load(spooldir, id, nrcpt, &l)) == 1) {
+		*out = l.v;
+		*n_out = l.n;
+		*warned_out = l.warned;
+	}
+	return rv;
+}
+
+int
+bounce_warned(const char *spooldir, const char *id)
+{
+	struct bounce_rcpt *r;
+	size_t n;
+	bool warned;
+
+	/* nrcpt 0: no note is kept, only the marks are looked at. */
+	if (bounce_read_notes(spooldir, id, 0, &r, &n, &warned) == -1)
+		return -1;
+	free(r);
+	return warned;
+}
+
+/* One recipient in the report and the record that says why. */
+struct dsn_pick {
+	size_t			 rcpt;	/* index in env->rcpt */
+	const struct bounce_rcpt *rec;	/* NULL: 4.0.0 still trying */
+};
 
 /* The DSN being built, one buffer per MIME part. */
 struct dsn {
 	const struct spool_env	*env;
-	const struct bounce_rcpt *r;
 	const char		*me;
 	time_t			 now;
-	size_t			*pick;	/* records to report */
+	bool			 delay;	/* a delay warning */
+	time_t			 until;	/* Will-Retry-Until */
+	struct dsn_pick		*pick;	/* recipients to report */
 	size_t			 npick;
 	enum { DSN_LOST, DSN_HDRS, DSN_FULL } ret;
 	bool			 too_big;	/* RET=FULL but too big */
@@ -455,52 +693,103 @@ bounce_xtext(char *out, size_t outsz, const char *s)
 	out[o] = '\0';
 }
 
-/* NOTIFY absent, or a list naming FAILURE (RFC 3461 4.1). */
+/* NOTIFY absent, or a list naming word (RFC 3461 4.1). */
 static bool
-bounce_notify_failure(const char *notify)
+bounce_notify_has(const char *notify, const char *word)
 {
 	const char *p = notify, *e;
-	size_t n;
+	size_t n, wlen = strlen(word);
 
 	if (notify == NULL || *notify == '\0')
 		return true;
 	while (*p != '\0') {
 		e = strchr(p, ',');
 		n = e ? (size_t)(e - p) : strlen(p);
-		if (n == 7 && strncasecmp(p, "FAILURE", 7) == 0)
+		if (n == wlen && strncasecmp(p, word, wlen) == 0)
 			return true;
 		p += n + (e != NULL);
 	}
 	return false;
 }
 
-/* Choose the records to report: last wins, NOTIFY, not delivered. */
-static int
-bounce_pick(struct dsn *d, const struct bounce_rcpt *r, size_t n)
+/* last[i]: the index in r of the last valid record of recipient i. */
+static size_t *
+bounce_last(const struct spool_env *env, const struct bounce_rcpt *r,
+    size_t n)
 {
-	const struct spool_env *env = d->env;
 	size_t i, k, *last;
 
-	if (env->nrcpt == 0)
-		return 0;
 	if ((last = reallocarray(NULL, env->nrcpt, sizeof(*last))) == NULL)
-		return -1;
+		return NULL;
 	for (i = 0; i < env->nrcpt; i++)
 		last[i] = SIZE_MAX;
 	for (k = 0; k < n; k++)
 		if (r[k].index < env->nrcpt)
 			last[r[k].index] = k;
-	for (i = 0; i < env->nrcpt; i++) {
-		if (last[i] == SIZE_MAX ||
-		    env->rcpt[i].state == SPOOL_DONE ||
-		    !bounce_status_ok(r[last[i]].status,
-		    strnlen(r[last[i]].status, sizeof(r->status))) ||
-		    !bounce_notify_failure(env->rcpt[i].notify))
-			continue;
-		last[d->npick++] = last[i];
+	for (i = 0; i < env->nrcpt; i++)
+		if (last[i] != SIZE_MAX && !bounce_status_ok(r[last[i]].status,
+		    strnlen(r[last[i]].status, sizeof(r->status))))
+			last[i] = SIZE_MAX;
+	return last;
+}
+
+/*
+ * Choose the recipients to report.  Failures: those with a record
+ * (the last wins), not delivered, NOTIFY naming FAILURE.  Delays: every
+ * recipient still to do, NOTIFY naming DELAY, with its 4.y.z note.
+ */
+static int
+bounce_pick(struct dsn *d, const struct bounce_rcpt *r, size_t n)
+{
+	const struct spool_env *env = d->env;
+	const struct spool_rcpt *rc;
+	size_t i, *last;
+
+	if (env->nrcpt == 0)
+		return 0;
+	if ((last = bounce_last(env, r, n)) == NULL ||
+	    (d->pick = reallocarray(NULL, env->nrcpt, sizeof(*d->pick))) ==
+	    NULL) {
+		free(last);
+		return -1;
 	}
-	d->pick = last;
+	for (i = 0; i < env->nrcpt; i++) {
+		rc = &env->rcpt[i];
+		if (d->delay && ((rc->state != SPOOL_TODO &&
+		    rc->state != SPOOL_BUSY) ||
+		    !bounce_notify_has(rc->notify, "DELAY")))
+			continue;
+		if (!d->delay && (last[i] == SIZE_MAX ||
+		    rc->state == SPOOL_DONE ||
+		    !bounce_notify_has(rc->notify, "FAILURE")))
+			continue;
+		d->pick[d->npick].rcpt = i;
+		d->pick[d->npick].rec = last[i] == SIZE_MAX ? NULL :
+		    &r[last[i]];
+		if (d->delay && last[i] != SIZE_MAX && r[last[i]].status[0] !=
+		    '4')
+			d->pick[d->npick].rec = NULL;
+		d->npick++;
+	}
+	free(last);
 	return 0;
+}
+
+static const char *
+pick_status(const struct dsn_pick *p)
+{
+	return p->rec != NULL ? p->rec->status : "4.0.0";
+}
+
+/* The pick's text, cleaned (a caller's record may not be). */
+static void
+pick_text(const struct dsn_pick *p, char *out, size_t outsz)
+{
+	if (p->rec == NULL)
+		(void)strlcpy(out, BOUNCE_STILL_TRYING, outsz);
+	else
+		bounce_clean(out, outsz, p->rec->text, strnlen(p->rec->text,
+		    sizeof(p->rec->text)));
 }
 
 /* RFC 3463 3, in words a sender can act on. */
@@ -532,7 +821,7 @@ static const struct {
 };
 
 static const char *
-bounce_explain(const char *status)
+bounce_explain(const char *status, bool delay)
 {
 	const char *sd = status + 2;	/* "5.1.1" -> "1.1" */
 	size_t i, n;
@@ -543,7 +832,7 @@ bounce_explain(const char *status)
 		    (sd[n] == '\0' || (n == 1 && sd[n] == '.')))
 			return bounce_words[i].text;
 	}
-	return "delivery failed";
+	return delay ? "not delivered yet" : "delivery failed";
 }
 
 static const char *
@@ -560,35 +849,71 @@ bounce_ret_words(const struct dsn *d)
 	return "The headers of your message are attached below.\n";
 }
 
+/* How long the message has waited, in the largest sensible unit. */
+static void
+bounce_age(char *out, size_t outsz, long long secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 120)
+		(void)snprintf(out, outsz, "%lld seconds", secs);
+	else if (secs < 2 * 3600)
+		(void)snprintf(out, outsz, "%lld minutes", secs / 60);
+	else if (secs < 2 * 86400)
+		(void)snprintf(out, outsz, "%lld hours", secs / 3600);
+	else
+		(void)snprintf(out, outsz, "%lld days", secs / 86400);
+}
+
+/* The opening words: what happened and what the sender should do. */
+static int
+bounce_intro(struct dsn *d, const char *me)
+{
+	char age[64], until[BOUNCE_DATE_MAX];
+
+	if (!d->delay)
+		return buf_printf(&d->human, "This is the mail system at host "
+		    "%s.\n\nI am sorry to report that your message could not "
+		    "be delivered to\none or more of its recipients. The mail "
+		    "system has given up on the\naddresses listed at the end "
+		    "of this report.\n\n", me);
+	if (bounce_date(until, sizeof(until), d->until) == -1)
+		return -1;
+	bounce_age(age, sizeof(age), (long long)d->now -
+	    (long long)d->env->arrival);
+	return buf_printf(&d->human, "This is the mail system at host %s.\n\n"
+	    "THIS IS A WARNING ONLY: you do not need to send your message "
+	    "again.\n\nYour message has not been delivered yet to the "
+	    "addresses listed at\nthe end of this report; it has been in the "
+	    "queue for %s. The mail\nsystem keeps trying until %s.\n\n",
+	    me, age, until);
+}
+
 static int
 bounce_human(struct dsn *d)
 {
 	char me[BOUNCE_FIELD_MAX + 1], addr[BOUNCE_FIELD_MAX + 1];
 	char text[BOUNCE_TEXT_MAX + 1];
-	const struct bounce_rcpt *r;
-	const char *why;
+	const struct dsn_pick *p;
+	const char *why, *addr_raw;
 	size_t k;
 
 	bounce_clean(me, sizeof(me), d->me, strlen(d->me));
-	if (buf_printf(&d->human, "This is the mail system at host %s.\n\n"
-	    "I am sorry to report that your message could not be delivered "
-	    "to\none or more of its recipients. The mail system has given "
-	    "up on the\naddresses listed at the end of this report.\n\n"
-	    "%s%s\nIf you need help, write to the postmaster of %s and "
-	    "include this\nreport.\n\n                   The mail system\n",
-	    me, bounce_ret_words(d), d->cut ? "Its header section was long "
+	if (bounce_intro(d, me) == -1 || buf_printf(&d->human, "%s%s\n"
+	    "If you need help, write to the postmaster of %s and include "
+	    "this\nreport.\n\n                   The mail system\n",
+	    bounce_ret_words(d), d->cut ? "Its header section was long "
 	    "and was cut short.\n" : "", me) == -1)
 		return -1;
 	for (k = 0; k < d->npick; k++) {
-		r = &d->r[d->pick[k]];
-		why = bounce_explain(r->status);
-		bounce_clean(addr, sizeof(addr), d->env->rcpt[r->index].addr,
-		    strlen(d->env->rcpt[r->index].addr));
-		/* r->text was cleaned by bounce_read; the caller's may not. */
-		bounce_clean(text, sizeof(text), r->text, strnlen(r->text,
-		    sizeof(r->text)));
+		p = &d->pick[k];
+		why = bounce_explain(pick_status(p), d->delay);
+		addr_raw = d->env->rcpt[p->rcpt].addr;
+		bounce_clean(addr, sizeof(addr), addr_raw, strlen(addr_raw));
+		/* The whole text: people read "host [ip]: reply" well. */
+		pick_text(p, text, sizeof(text));
 		if (buf_printf(&d->human, "\n<%s>: %s\n    (%s: %s)\n", addr,
-		    text[0] ? text : why, r->status, why) == -1)
+		    text[0] ? text : why, pick_status(p), why) == -1)
 			return -1;
 	}
 	return 0;
@@ -616,7 +941,8 @@ static void
 bounce_dtype(char *out, size_t outsz, const struct bounce_rcpt *r,
     const char *text)
 {
-	size_t i, n = strnlen(r->diag_type, sizeof(r->diag_type));
+	size_t i, n = r != NULL ? strnlen(r->diag_type,
+	    sizeof(r->diag_type)) : 0;
 
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)r->diag_type[i]) &&
@@ -628,17 +954,61 @@ bounce_dtype(char *out, size_t outsz, const struct bounce_rcpt *r,
 		bounce_clean(out, outsz, r->diag_type, n);
 }
 
+/*
+ * RFC 3464 2.3.5-2.3.6: a text from tern-remote names the MTA that
+ * answered; the rest is the reply itself.
+ */
+static int
+bounce_diag(struct buf *b, const struct dsn_pick *p)
+{
+	char text[BOUNCE_TEXT_MAX + 1], mta[BOUNCE_MTA_MAX + 1];
+	char type[sizeof(p->rec->diag_type)];
+	const char *rest;
+
+	pick_text(p, text, sizeof(text));
+	if (bounce_split_remote(text, mta, sizeof(mta), &rest) &&
+	    buf_printf(b, "Remote-MTA: dns; %s\n", mta) == -1)
+		return -1;
+	if (rest[0] == '\0')
+		return 0;
+	bounce_dtype(type, sizeof(type), p->rec, rest);
+	return buf_printf(b, "Diagnostic-Code: %s; %s\n", type, rest);
+}
+
+/* The fields of one recipient, in RFC 3464 2.3's order. */
+static int
+bounce_status_rcpt(struct dsn *d, const struct dsn_pick *p, const char *now,
+    const char *until)
+{
+	const struct spool_rcpt *rc = &d->env->rcpt[p->rcpt];
+	char addr[BOUNCE_FIELD_MAX + 1];
+
+	bounce_clean(addr, sizeof(addr), rc->addr, strlen(rc->addr));
+	if (buf_appendc(&d->status, '\n') == -1 ||
+	    bounce_orcpt(&d->status, rc->orcpt) == -1 ||
+	    buf_printf(&d->status, "Final-Recipient: rfc822; %s\n"
+	    "Action: %s\nStatus: %s\n", addr, d->delay ? "delayed" : "failed",
+	    pick_status(p)) == -1 ||
+	    bounce_diag(&d->status, p) == -1 ||
+	    buf_printf(&d->status, "Last-Attempt-Date: %s\n", now) == -1)
+		return -1;
+	if (d->delay && buf_printf(&d->status, "Will-Retry-Until: %s\n",
+	    until) == -1)
+		return -1;
+	return 0;
+}
+
 static int
 bounce_status(struct dsn *d)
 {
 	char me[BOUNCE_FIELD_MAX + 1], field[BOUNCE_FIELD_MAX + 1];
 	char arrival[BOUNCE_DATE_MAX], now[BOUNCE_DATE_MAX];
-	char text[BOUNCE_TEXT_MAX + 1], type[sizeof(d->r->diag_type)];
-	const struct bounce_rcpt *r;
+	char until[BOUNCE_DATE_MAX];
 	size_t k;
 
 	if (bounce_date(arrival, sizeof(arrival), d->env->arrival) == -1 ||
-	    bounce_date(now, sizeof(now), d->now) == -1)
+	    bounce_date(now, sizeof(now), d->now) == -1 ||
+	    bounce_date(until, sizeof(until), d->until) == -1)
 		return -1;
 	bounce_clean(me, sizeof(me), d->me, strlen(d->me));
 	if (d->env->envid != NULL) {
@@ -652,23 +1022,9 @@ bounce_status(struct dsn *d)
 	    "X-Tern-Queue-ID: %s\nArrival-Date: %s\n", me, d->env->id,
 	    arrival) == -1)
 		return -1;
-	for (k = 0; k < d->npick; k++) {
-		r = &d->r[d->pick[k]];
-		bounce_clean(field, sizeof(field), d->env->rcpt[r->index].addr,
-		    strlen(d->env->rcpt[r->index].addr));
-		bounce_clean(text, sizeof(text), r->text, strnlen(r->text,
-		    sizeof(r->text)));
-		bounce_dtype(type, sizeof(type), r, text);
-		if (buf_appendc(&d->status, '\n') == -1 ||
-		    bounce_orcpt(&d->status, d->env->rcpt[r->index].orcpt) ==
-		    -1 || buf_printf(&d->status, "Final-Recipient: rfc822; %s\n"
-		    "Action: failed\nStatus: %s\n", field, r->status) == -1 ||
-		    (text[0] != '\0' && buf_printf(&d->status,
-		    "Diagnostic-Code: %s; %s\n", type, text) == -1) ||
-		    buf_printf(&d->status, "Last-Attempt-Date: %s\n", now) ==
-		    -1)
+	for (k = 0; k < d->npick; k++)
+		if (bounce_status_rcpt(d, &d->pick[k], now, until) == -1)
 			return -1;
-	}
 	return 0;
 }
 
@@ -800,7 +1156,9 @@ bounce_content(struct dsn *d, int msgfd, size_t room)
 	}
 	if (fstat(msgfd, &st) == -1)
 		return -1;
-	if (d->env->ret == NULL || strcasecmp(d->env->ret, "FULL") != 0)
+	/* RFC 3461 4.3: RET is about failures; a warning has headers. */
+	if (d->delay || d->env->ret == NULL ||
+	    strcasecmp(d->env->ret, "FULL") != 0)
 		return bounce_headers(d, msgfd, st.st_size);
 	if (st.st_size > BOUNCE_FULL_MAX || (size_t)st.st_size > room) {
 		d->too_big = true;
@@ -859,13 +1217,14 @@ bounce_top(const struct dsn *d, const char *rcpt_to, const char *bnd,
 		(void)snprintf(cte, sizeof(cte),
 		    "Content-Transfer-Encoding: %s\n", d->cte);
 	return buf_printf(out, "From: Mail Delivery System "
-	    "<MAILER-DAEMON@%s>\nTo: <%s>\n"
-	    "Subject: Undelivered Mail Returned to Sender\nDate: %s\n"
-	    "Message-ID: <%s.bounce@%s>\nAuto-Submitted: auto-replied\n"
+	    "<MAILER-DAEMON@%s>\nTo: <%s>\nSubject: %s\nDate: %s\n"
+	    "Message-ID: <%s.%s@%s>\nAuto-Submitted: auto-replied\n"
 	    "MIME-Version: 1.0\n"
 	    "Content-Type: multipart/report; report-type=delivery-status;\n"
 	    "\tboundary=\"%s\"\n%s\nThis is a MIME-encapsulated message.\n\n",
-	    me, to, date, d->env->id, me, bnd, cte);
+	    me, to, d->delay ? "Delayed Mail (still being retried)" :
+	    "Undelivered Mail Returned to Sender", date, d->env->id,
+	    d->delay ? "delay" : "bounce", me, bnd, cte);
 }
 
 /*
@@ -888,7 +1247,8 @@ bounce_assemble(const struct dsn *d, const char *rcpt_to, const char *bnd,
 		return -1;
 	if (d->ret != DSN_LOST && (buf_printf(out, "\n--%s\n"
 	    "Content-Description: %s\nContent-Type: %s\n", bnd,
-	    full ? "Undelivered Message" : "Undelivered Message Headers",
+	    full ? "Undelivered Message" : d->delay ? "Message Headers" :
+	    "Undelivered Message Headers",
 	    full ? "message/rfc822" : "text/rfc822-headers") == -1 ||
 	    (d->cte != NULL && buf_printf(out,
 	    "Content-Transfer-Encoding: %s\n", d->cte) == -1) ||
@@ -899,45 +1259,70 @@ bounce_assemble(const struct dsn *d, const char *rcpt_to, const char *bnd,
 	return buf_printf(out, "\n--%s--\n", bnd);
 }
 
+/* Both reports: failures (bounce_build) and delays (_delay). */
+static int
+bounce_make(struct dsn *d, const struct bounce_rcpt *r, size_t n, int msgfd,
+    const char *rcpt_to, struct buf *out)
+{
+	char bnd[80];
+	size_t room, over;
+	int rv = -1, save;
+
+	buf_reset(out);
+	buf_init(&d->human, out->max);
+	buf_init(&d->status, out->max);
+	buf_init(&d->content, BOUNCE_FULL_MAX + 1);
+	if (bounce_pick(d, r, n) == -1)
+		goto done;
+	rv = 0;
+	if (d->npick == 0 || (rv = bounce_status(d)) == -1)
+		goto done;
+	/* The human part is never larger than the report plus a page. */
+	over = 2 * d->status.len + 64 * 1024;
+	room = out->max > over ? out->max - over : 0;
+	if (bounce_content(d, msgfd, room) == -1 || bounce_human(d) == -1 ||
+	    bounce_boundary(d, bnd, sizeof(bnd)) == -1 ||
+	    bounce_assemble(d, rcpt_to, bnd, out) == -1)
+		rv = -1;
+done:
+	save = errno;
+	free(d->pick);
+	buf_free(&d->human);
+	buf_free(&d->status);
+	buf_free(&d->content);
+	if (rv == -1)
+		buf_reset(out);
+	errno = save;
+	return rv;
+}
+
 int
 bounce_build(const struct spool_env *env, const struct bounce_rcpt *r,
     size_t n, int msgfd, const char *me, const char *rcpt_to,
     time_t now, struct buf *out)
 {
 	struct dsn d;
-	char bnd[80];
-	size_t room, over;
-	int rv = -1, save;
 
-	buf_reset(out);
 	memset(&d, 0, sizeof(d));
 	d.env = env;
-	d.r = r;
 	d.me = me;
 	d.now = now;
-	buf_init(&d.human, out->max);
-	buf_init(&d.status, out->max);
-	buf_init(&d.content, BOUNCE_FULL_MAX + 1);
-	if (bounce_pick(&d, r, n) == -1)
-		goto done;
-	rv = 0;
-	if (d.npick == 0 || (rv = bounce_status(&d)) == -1)
-		goto done;
-	/* The human part is never larger than the report plus a page. */
-	over = 2 * d.status.len + 64 * 1024;
-	room = out->max > over ? out->max - over : 0;
-	if (bounce_content(&d, msgfd, room) == -1 || bounce_human(&d) == -1 ||
-	    bounce_boundary(&d, bnd, sizeof(bnd)) == -1 ||
-	    bounce_assemble(&d, rcpt_to, bnd, out) == -1)
-		rv = -1;
-done:
-	save = errno;
-	free(d.pick);
-	buf_free(&d.human);
-	buf_free(&d.status);
-	buf_free(&d.content);
-	if (rv == -1)
-		buf_reset(out);
-	errno = save;
-	return rv;
+	d.until = now;
+	return bounce_make(&d, r, n, msgfd, rcpt_to, out);
+}
+
+int
+bounce_build_delay(const struct spool_env *env,
+    const struct bounce_rcpt *notes, size_t n, int msgfd, const char *me,
+    const char *rcpt_to, time_t now, time_t until, struct buf *out)
+{
+	struct dsn d;
+
+	memset(&d, 0, sizeof(d));
+	d.env = env;
+	d.me = me;
+	d.now = now;
+	d.delay = true;
+	d.until = until;
+	return bounce_make(&d, notes, n, msgfd, rcpt_to, out);
 }

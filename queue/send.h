@@ -5,10 +5,13 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <poll.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "send_cfg.h"
 #include "send_sched.h"
@@ -19,6 +22,15 @@
 #define SEND_OLD_AGE	(36 * 3600)	/* leftovers older than this go */
 #define SEND_BACKOFF_MAX 60	/* seconds between tern-lspawn restarts */
 #define SEND_INJECT_WAIT 120	/* seconds tern-queue may take */
+#define SEND_RUN_RCPTS	1000	/* recipients per tern-remote run */
+#define SEND_RUN_ARGV_MAX (64 * 1024)	/* a run's argv (iface-remote.md) */
+#define SEND_DOWN_MAX	10000	/* dead-host cache entries */
+#define SEND_DOWN_FIRST	60	/* seconds a dead domain is skipped */
+#define SEND_DOWN_LAST	3600	/* the backoff doubles up to this */
+#define SEND_DOWN_TEXT	160	/* the failure kept per dead domain */
+
+struct send_run;
+LIST_HEAD(send_runlist, send_run);
 
 /* A message tern-send knows of (it has an env/<id>). */
 struct send_msg {
@@ -26,6 +38,10 @@ struct send_msg {
 	time_t			 arrival;	/* 0: envelope not read yet */
 	size_t			 heap_pos;	/* SEND_HEAP_NONE: unscheduled */
 	unsigned		 inflight;	/* requests to tern-lspawn */
+	unsigned		 rinflight;	/* tern-remote runs */
+	unsigned		 rwait;		/* groups waiting for a run */
+	time_t			 rdue;		/* remote part due (0: now) */
+	struct send_runlist	 runs;		/* its runs in flight */
 	unsigned		 gen;		/* last rescan that saw it */
 	size_t			 resume;	/* first recipient not yet
 						   handled in this round */
@@ -35,6 +51,39 @@ struct send_msg {
 	struct send_msg		*hnext;		/* hash chain */
 };
 TAILQ_HEAD(send_waitq, send_msg);
+
+/* One tern-remote run in flight: one message, one domain. */
+struct send_run {
+	struct send_msg		*m;
+	char			 domain[ADDR_DOMAIN_MAX + 1];	/* lower case */
+	size_t			 n;		/* recipients */
+	size_t			*idx;		/* their envelope indexes */
+	off_t			*off;		/* their state bytes */
+	char			**addr;		/* into abuf */
+	char			*abuf;
+	int			 fd;		/* result pipe, read end */
+	struct buf		 in;		/* results read so far */
+	LIST_ENTRY(send_run)	 mlink;		/* m->runs */
+	TAILQ_ENTRY(send_run)	 link;		/* st->runs */
+};
+TAILQ_HEAD(send_runq, send_run);
+
+/* A (message, domain) group waiting for a free run. */
+struct send_rwait {
+	struct send_msg		*m;
+	char			 domain[ADDR_DOMAIN_MAX + 1];
+	TAILQ_ENTRY(send_rwait)	 link;
+};
+TAILQ_HEAD(send_rwaitq, send_rwait);
+
+/* A destination domain that is down (dead-host cache). */
+struct send_down {
+	char			 domain[ADDR_DOMAIN_MAX + 1];
+	time_t			 until;		/* skipped before this */
+	long long		 backoff;	/* seconds of the last period */
+	unsigned long long	 stamp;		/* last update, for eviction */
+	char			 why[SEND_DOWN_TEXT + 1]; /* last failure */
+};
 
 /* One request in flight at tern-lspawn. */
 struct send_slot {
@@ -72,6 +121,17 @@ struct send_state {
 	int64_t			 started_at;
 	long long		 backoff;	/* seconds */
 
+	int			 rspawn;	/* remote spawner socket */
+	pid_t			 rspawn_pid;
+	struct send_runq	 runs;		/* tern-remote runs */
+	size_t			 nruns;
+	struct send_rwaitq	 rwaitq;	/* groups waiting for a run */
+	struct send_down	*down;		/* dead-host cache */
+	size_t			 ndown;
+	unsigned long long	 down_stamp;
+	struct pollfd		*pfd;		/* for poll(2), grown */
+	size_t			 pfd_cap;
+
 	int			 trigger;
 	int			 sigpipe[2];
 	time_t			 next_rescan;
@@ -98,6 +158,10 @@ void	send_msg_schedule(struct send_state *, struct send_msg *, time_t due);
 void	send_msg_drop(struct send_state *, struct send_msg *);
 /* Put m on (or back at the head of) the wait list. */
 void	send_msg_wait(struct send_state *, struct send_msg *, bool head);
+/* True when something of m is in flight or waiting for a slot or run. */
+bool	send_msg_busy(const struct send_msg *);
+/* Make the remote part of every message due now (a flush). */
+void	send_msg_flush_remote(struct send_state *);
 
 /* --- send_spool.c: the spool directory ------------------------------ */
 
@@ -127,13 +191,18 @@ int	send_path(char *out, size_t outsz, const char *spool,
 /* --- send_deliver.c: attempts and results --------------------------- */
 
 /*
- * Attempt m now: dispatch its local recipients, defer remote ones.  A T
+ * Attempt m now (a new round): its remote recipients when their retry
+ * time has come (send_remote_attempt), then its local ones.  A local T
  * recipient is marked P (no fsync) before its request is sent; one
  * found P was maybe delivered before a crash and is sent with the check
  * flag.
  */
 void	send_attempt(struct send_state *, struct send_msg *, time_t now);
-/* Attempt due and waiting messages while slots are free. */
+/*
+ * Go on with waiting messages while local slots are free, and attempt
+ * due messages (also when no local slot is free, so that remote runs
+ * start: their local part then waits).
+ */
 void	send_pump(struct send_state *, time_t now);
 /*
  * Apply one result of tern-lspawn (slot must be busy; code K, Z or D):
@@ -146,6 +215,88 @@ void	send_result(struct send_state *, unsigned slot, char code,
 	    const char *status, const char *text, time_t now);
 /* True when a request can be sent now. */
 bool	send_can_dispatch(const struct send_state *);
+/*
+ * Log "<id> delivery to=<addr> what" and, when status is not NULL,
+ * " status=<status> text=\"<text>\"" (addr and text escaped).
+ */
+void	send_log_delivery(const char *id, const char *addr, const char *what,
+	    const char *status, const char *text);
+/*
+ * Recipient i (state byte at off) failed for good: its bounce record,
+ * then the B mark, then the log line.  1 marked, 0 the message is gone
+ * (held or deleted), -1 error (logged; it stays T and is retried).
+ */
+int	send_perm_fail(struct send_state *, struct send_msg *, size_t i,
+	    off_t off, const char *addr, const char *status,
+	    const char *text);
+/*
+ * Nothing of m is in flight or waiting any more: read its envelope and
+ * finish it, or schedule its next try (dropping it when it vanished).
+ */
+void	send_settle(struct send_state *, struct send_msg *, time_t now);
+
+/* --- send_remote.c: remote recipients and tern-remote runs ----------- */
+
+/*
+ * The remote part of an attempt of m: its T and P recipients that are
+ * not local and not in flight, grouped by domain (ASCII case folded).
+ * A domain in the dead-host cache is deferred (4.4.1); an expired
+ * message fails with 4.4.7 instead (its state in env becomes B, so
+ * that the caller sees when m is finished); otherwise runs start in
+ * batches of at most SEND_RUN_RCPTS while concurrencyremote and
+ * concurrencydomain allow, and the rest waits for a free run.
+ */
+void	send_remote_attempt(struct send_state *, struct send_msg *,
+	    struct spool_env *, time_t now);
+/* Start waiting groups whose domain has a free run (FIFO per domain). */
+void	send_remote_pump(struct send_state *, time_t now);
+/* True when recipient i of m is in a run in flight. */
+bool	send_remote_in_flight(const struct send_msg *, size_t i);
+/*
+ * Read what a run wrote (fd readable); at EOF apply its results: K marks
+ * D, D records the failure and marks B, Z stays T (4.4.7 when expired);
+ * missing results are Z 4.3.0.  Then the dead-host cache is updated,
+ * and m settles when nothing of it is left.
+ */
+void	send_remote_read(struct send_state *, struct send_run *, time_t now);
+/* Forget every waiting group of m (its envelope went away). */
+void	send_remote_forget(struct send_state *, struct send_msg *);
+/* Forget every run in flight (their recipients stay T): at exit. */
+void	send_remote_abandon(struct send_state *);
+/*
+ * When domain (lower case) is down: 1 with *until_out and *why_out (the
+ * failure that marked it down, maybe ""), else 0.
+ */
+int	send_down_check(struct send_state *, const char *domain, time_t now,
+	    time_t *until_out, const char **why_out);
+/*
+ * A run for domain ended: MZ with nothing delivered marks it down and
+ * keeps why (the run's message text, cut); anything else clears it.
+ */
+void	send_down_update(struct send_state *, const char *domain,
+	    char mresult, bool delivered, const char *why, time_t now);
+
+/* --- send_rspawn.c: the remote spawner (iface-remote.md) ------------- */
+
+/*
+ * Fork the remote spawner (before tern-send drops privileges).  As root
+ * it becomes user (paths_remote_user()); else it changes no ids.  It
+ * starts `resolve_path -F` as a shared resolver and, for each request,
+ * remote_path with the argv and fds of the request.  Returns its pid
+ * with *sock_out tern-send's end of the SOCK_SEQPACKET socket
+ * (close-on-exec), or -1 with errno.
+ */
+pid_t	send_rspawn_start(const char *remote_path, const char *resolve_path,
+	    const char *user, int *sock_out);
+/*
+ * Ask the spawner to run tern-remote with the argv in payload (the
+ * arguments after argv[0], each ending in NUL, len bytes in all) on
+ * message fd msgfd and result pipe resfd (the caller closes its
+ * copies).  0, or -1 with errno (E2BIG: empty, over SEND_RUN_ARGV_MAX
+ * or not NUL-terminated; EPIPE: the spawner is gone).
+ */
+int	send_rspawn_request(int sock, const char *payload, size_t len,
+	    int msgfd, int resfd);
 
 /* --- send_bounce.c: finishing messages ------------------------------ */
 
@@ -164,6 +315,28 @@ void	send_finish(struct send_state *, struct send_msg *,
  */
 int	send_inject(const char *prog, const char *msg, size_t msglen,
 	    const char *env, size_t envlen, char newid[QID_LEN + 1]);
+/*
+ * The delay warning (RFC 3464 Action: delayed): when cfg.delaywarning
+ * is not 0, at least that many seconds passed since arrival, the
+ * sender is neither <> nor #@[] and bounce/<id> has no mark of an
+ * earlier one, inject a DSN to the sender for env's T and P recipients
+ * whose NOTIFY is absent or names DELAY, each with its last note
+ * (send_delay_note) or "still trying", Will-Retry-Until arrival +
+ * queuelifetime.  The mark is synced before the injection (and undone
+ * when the injection fails), so at most one warning per message goes
+ * out, ever.  Call after an attempt's results are in; it checks all of
+ * the above itself.  1 sent (logged "<id> delay <newid> to=<..>"),
+ * 0 nothing to send, -1 error with errno (logged by the caller).
+ */
+int	send_delay_warn(struct send_state *, struct send_msg *,
+	    const struct spool_env *, time_t now);
+/*
+ * Remember recipient i's temporary failure (status 4.y.z, else 4.0.0;
+ * text as given) for the delay warning: bounce_note, no fsync.  Does
+ * nothing when cfg.delaywarning is 0; a failure is logged, not fatal.
+ */
+void	send_delay_note(struct send_state *, const struct send_msg *,
+	    size_t i, const char *status, const char *text);
 
 /* --- send_loop.c: the event loop ------------------------------------ */
 
@@ -171,6 +344,13 @@ int	send_inject(const char *prog, const char *msg, size_t msglen,
 void	send_load_config(struct send_state *);
 /* Start the keeper (before any privilege drop).  0 or -1 (logged). */
 int	send_loop_keeper(struct send_state *, const char *lspawn_path);
+/*
+ * Start the remote spawner (before any privilege drop; as root it
+ * becomes user).  A failure is logged and leaves remote delivery off
+ * (every remote recipient is deferred): local delivery goes on.
+ */
+void	send_loop_rspawn(struct send_state *, const char *remote_path,
+	    const char *resolve_path, const char *user);
 /*
  * Open the trigger fifo, install the signal handlers, start
  * tern-lspawn, run until SIGTERM/SIGINT.  Returns the exit code.

@@ -249,20 +249,44 @@ dsn_envelope(struct buf *envl, const char *from, const char *to)
 	return 0;
 }
 
+/*
+ * Inject the DSN msg from from to to; log "<id> <what> <newid> to=<..>".
+ * 0, or -1 (send_inject logged why).
+ */
+static int
+dsn_inject(struct send_state *st, const char *id, const struct buf *msg,
+    const char *from, const char *to, const char *what)
+{
+	char newid[QID_LEN + 1], e[ADDR_BUF * 4 + 1];
+	struct buf envl;
+	int r = -1;
+
+	buf_init(&envl, 2 * SPOOL_REC_MAX);
+	if (dsn_envelope(&envl, from, to) == -1)
+		log_warn("%s unable to build the DSN envelope", id);
+	else if (send_inject(st->queue_prog, msg->data, msg->len, envl.data,
+	    envl.len, newid) == 0) {
+		(void)log_esc(e, sizeof(e), to, strlen(to));
+		log_info("%s %s %s to=<%s>", id, what,
+		    newid[0] != '\0' ? newid : "queued", e);
+		r = 0;
+	}
+	buf_free(&envl);
+	return r;
+}
+
 /* Build and inject the DSN for the records b[0..n): 0, or -1 (logged). */
 static int
 send_dsn(struct send_state *st, const struct spool_env *env,
     const struct bounce_rcpt *b, size_t n, time_t now)
 {
 	const char *to, *from;
-	char newid[QID_LEN + 1], e[ADDR_BUF * 4 + 1];
-	struct buf msg, envl;
+	struct buf msg;
 	int fd, r = -1;
 
 	to = env->sender[0] != '\0' ? env->sender : st->cfg.postmaster;
 	from = env->sender[0] != '\0' ? "" : BOUNCE_DOUBLE_SENDER;
 	buf_init(&msg, BOUNCE_OUT_MAX);
-	buf_init(&envl, 2 * SPOOL_REC_MAX);
 	if ((fd = open_message(st, env->id)) == -1 && errno != ENOENT) {
 		log_warn("%s unable to open the message", env->id);
 		goto out;
@@ -277,23 +301,103 @@ send_dsn(struct send_state *st, const struct spool_env *env,
 		r = 0;
 		goto out;
 	}
-	if (dsn_envelope(&envl, from, to) == -1) {
-		log_warn("%s unable to build the DSN envelope", env->id);
-		goto out;
-	}
-	if (send_inject(st->queue_prog, msg.data, msg.len, envl.data,
-	    envl.len, newid) == -1)
-		goto out;
-	(void)log_esc(e, sizeof(e), to, strlen(to));
-	log_info("%s bounce %s to=<%s>", env->id,
-	    newid[0] != '\0' ? newid : "queued", e);
-	r = 0;
+	r = dsn_inject(st, env->id, &msg, from, to, "bounce");
 out:
 	if (fd != -1)
 		(void)close(fd);
 	buf_free(&msg);
-	buf_free(&envl);
 	return r;
+}
+
+/* Is a delay warning due for env at all (before looking at bounce/)? */
+static bool
+delay_due(const struct send_state *st, const struct spool_env *env,
+    time_t now)
+{
+	if (st->cfg.delaywarning <= 0 ||
+	    (long long)now - (long long)env->arrival < st->cfg.delaywarning)
+		return false;
+	/* RFC 5321 4.5.5: nothing goes back to <>, nor about #@[]. */
+	if (env->sender[0] == '\0' ||
+	    strcmp(env->sender, BOUNCE_DOUBLE_SENDER) == 0)
+		return false;
+	return !spool_env_finished(env);
+}
+
+/*
+ * Mark, inject, and undo the mark when the injection failed: a crash
+ * in between costs the warning rather than sending it twice.
+ */
+static int
+delay_send(struct send_state *st, const struct spool_env *env,
+    const struct buf *msg, time_t now)
+{
+	int save;
+
+	if (bounce_mark_warned(st->spool, env->id, true, now) == -1)
+		return -1;
+	if (dsn_inject(st, env->id, msg, "", env->sender, "delay") == 0)
+		return 1;
+	if (bounce_mark_warned(st->spool, env->id, false, now) == -1) {
+		save = errno;
+		log_warn("%s unable to undo the delay warning mark", env->id);
+		errno = save;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int
+send_delay_warn(struct send_state *st, struct send_msg *m,
+    const struct spool_env *env, time_t now)
+{
+	struct bounce_rcpt *notes = NULL;
+	struct buf msg;
+	size_t n = 0;
+	bool warned;
+	int fd = -1, r = -1, save;
+	time_t until;
+
+	if (!delay_due(st, env, now))
+		return 0;
+	if (bounce_read_notes(st->spool, m->id, env->nrcpt, &notes, &n,
+	    &warned) == -1)
+		return -1;
+	if (warned) {
+		free(notes);
+		return 0;
+	}
+	buf_init(&msg, BOUNCE_OUT_MAX);
+	until = env->arrival + (time_t)st->cfg.lifetime;
+	if ((fd = open_message(st, env->id)) == -1 && errno != ENOENT)
+		goto out;
+	if (bounce_build_delay(env, notes, n, fd, st->cfg.me, env->sender,
+	    now, until, &msg) == -1)
+		goto out;
+	r = msg.len == 0 ? 0 : delay_send(st, env, &msg, now);
+out:
+	save = errno;
+	if (fd != -1)
+		(void)close(fd);
+	free(notes);
+	buf_free(&msg);
+	errno = save;
+	return r;
+}
+
+void
+send_delay_note(struct send_state *st, const struct send_msg *m, size_t i,
+    const char *status, const char *text)
+{
+	if (st->cfg.delaywarning <= 0)
+		return;
+	/* A reply without a usable 4.y.z still tells why: keep its text. */
+	if (status == NULL || status[0] != '4' ||
+	    bounce_note(st->spool, m->id, i, status, text) == -1) {
+		if (bounce_note(st->spool, m->id, i, "4.0.0", text) == -1)
+			log_warn("%s unable to note the failure of recipient "
+			    "%zu", m->id, i);
+	}
 }
 
 static void

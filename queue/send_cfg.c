@@ -18,6 +18,10 @@ cfg_defaults(struct send_cfg *cfg)
 	cfg->lifetime = SEND_LIFETIME_DEFAULT;
 	cfg->step = SEND_STEP_DEFAULT;
 	cfg->rescan = SEND_RESCAN_DEFAULT;
+	cfg->rconc = SEND_RCONC_DEFAULT;
+	cfg->dconc = SEND_DCONC_DEFAULT;
+	cfg->rstep = SEND_RSTEP_DEFAULT;
+	cfg->delaywarning = 0;
 }
 
 static void
@@ -70,6 +74,15 @@ send_cfg_load(struct send_cfg *cfg, const char *dir,
 	get_num(dir, "localretrystep", 1, SEND_STEP_MAX, &cfg->step, warn);
 	get_num(dir, "rescaninterval", 1, SEND_RESCAN_MAX, &cfg->rescan,
 	    warn);
+	get_num(dir, "concurrencyremote", 1, SEND_RCONC_MAX, &cfg->rconc,
+	    warn);
+	get_num(dir, "concurrencydomain", 1, SEND_RCONC_MAX, &cfg->dconc,
+	    warn);
+	if (cfg->dconc > cfg->rconc)
+		cfg->dconc = cfg->rconc;
+	get_num(dir, "remoteretrystep", 1, SEND_STEP_MAX, &cfg->rstep, warn);
+	get_num(dir, "delaywarning", 0, SEND_DELAYWARN_MAX,
+	    &cfg->delaywarning, warn);
 	if (snprintf(cfg->postmaster, sizeof(cfg->postmaster),
 	    "postmaster@%s", cfg->me) >= (int)sizeof(cfg->postmaster))
 		(void)strlcpy(cfg->postmaster, "postmaster",

@@ -15,6 +15,11 @@
 #define SEND_STEP_MAX		86400
 #define SEND_RESCAN_DEFAULT	60
 #define SEND_RESCAN_MAX		86400
+#define SEND_RCONC_DEFAULT	20	/* concurrencyremote */
+#define SEND_RCONC_MAX		1000
+#define SEND_DCONC_DEFAULT	5	/* concurrencydomain */
+#define SEND_RSTEP_DEFAULT	1200	/* qmail's remote chance step, 20 min */
+#define SEND_DELAYWARN_MAX	SEND_LIFETIME_MAX
 
 struct send_cfg {
 	char		 me[ADDR_DOMAIN_MAX + 1];
@@ -23,13 +28,19 @@ struct send_cfg {
 	long long	 lifetime;	/* queuelifetime, seconds */
 	long long	 step;		/* localretrystep, seconds */
 	long long	 rescan;	/* rescaninterval, seconds */
+	long long	 rconc;		/* concurrencyremote: runs in flight */
+	long long	 dconc;		/* concurrencydomain: runs per domain */
+	long long	 rstep;		/* remoteretrystep, seconds */
+	long long	 delaywarning;	/* seconds after arrival, 0 off */
 	char		 postmaster[ADDR_BUF];
 };
 
 /*
  * Fill cfg with the defaults (me from gethostname(3)), then read the
  * control files me, localdomains, concurrencylocal, queuelifetime,
- * localretrystep, rescaninterval and postmaster from dir.  A file that
+ * localretrystep, rescaninterval, postmaster, concurrencyremote,
+ * concurrencydomain (at most concurrencyremote), remoteretrystep and
+ * delaywarning from dir.  A file that
  * cannot be read or holds a bad value is reported through warn (called
  * with the file name and a reason) and its default is used, so this
  * never fails.  Free with send_cfg_free.

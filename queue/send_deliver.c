@@ -15,8 +15,8 @@
 #define ESC_ADDR	(SPOOL_REC_MAX * 4 + 1)
 #define ESC_TEXT	(SEND_TEXT_MAX * 4 + 32)
 
-static void
-log_delivery(const char *id, const char *addr, const char *what,
+void
+send_log_delivery(const char *id, const char *addr, const char *what,
     const char *status, const char *text)
 {
 	char a[ESC_ADDR], t[ESC_TEXT];
@@ -43,6 +43,8 @@ in_flight(const struct send_state *st, const struct send_msg *m, size_t i)
 {
 	size_t s;
 
+	if (send_remote_in_flight(m, i))
+		return true;
 	if (m->inflight == 0)
 		return false;
 	for (s = 0; s < st->nslot; s++)
@@ -112,13 +114,9 @@ dispatch(struct send_state *st, struct send_msg *m,
 	return 0;
 }
 
-/*
- * Recipient i failed for good: its bounce record first, then the B mark
- * (so a B always has its record).  1 marked, 0 the message is gone, -1
- * error (it stays T and is tried again).
- */
-static int
-perm_fail(struct send_state *st, struct send_msg *m, size_t i, off_t off,
+/* The bounce record goes first, so that a B always has its record. */
+int
+send_perm_fail(struct send_state *st, struct send_msg *m, size_t i, off_t off,
     const char *addr, const char *status, const char *text)
 {
 	char p[PATH_MAX];
@@ -138,7 +136,7 @@ perm_fail(struct send_state *st, struct send_msg *m, size_t i, off_t off,
 	if (r == -1)
 		log_warn("%s unable to mark recipient %zu", m->id, i);
 	else if (r == 1)
-		log_delivery(m->id, addr, "failed", status, text);
+		send_log_delivery(m->id, addr, "failed", status, text);
 	return r;
 }
 
@@ -161,22 +159,6 @@ announce(struct send_msg *m, const struct spool_env *env, const char *spool)
 	    env->nrcpt);
 }
 
-static void
-remote(struct send_state *st, struct send_msg *m, struct spool_env *env,
-    size_t i, time_t now)
-{
-	struct spool_rcpt *rc = &env->rcpt[i];
-
-	if (send_expired(env->arrival, now, st->cfg.lifetime)) {
-		if (perm_fail(st, m, i, rc->state_off, rc->addr, "4.4.7",
-		    "message expired: remote delivery not available") == 1)
-			rc->state = SPOOL_FAILED;
-		return;
-	}
-	log_delivery(m->id, rc->addr, "deferred", "4.4.1",
-	    "remote delivery not available");
-}
-
 /* Keep the next try in env/<id>'s mtime, for tern-qctl and people. */
 static void
 store_due(const struct send_state *st, const struct send_msg *m, time_t due)
@@ -193,19 +175,43 @@ store_due(const struct send_state *st, const struct send_msg *m, time_t due)
 	(void)utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
 }
 
-/* Nothing of m is in flight or waiting: finish it or schedule it. */
+/*
+ * Nothing of m is in flight or waiting: finish it or schedule it.  Local
+ * and remote recipients have their own retry steps; the remote part of
+ * an attempt only runs when it is due (m->rdue), so the message is due
+ * at the earlier of the two.
+ */
 static void
 after(struct send_state *st, struct send_msg *m, const struct spool_env *env,
     time_t now)
 {
+	bool loc = false, rem = false;
 	time_t due;
+	size_t i;
 
 	if (spool_env_finished(env)) {
 		send_finish(st, m, env, now);
 		return;
 	}
+	for (i = 0; i < env->nrcpt; i++)
+		if (env->rcpt[i].state == SPOOL_TODO ||
+		    env->rcpt[i].state == SPOOL_BUSY) {
+			if (send_is_local(&st->cfg, env->rcpt[i].addr))
+				loc = true;
+			else
+				rem = true;
+		}
 	due = send_next_try(env->arrival, now, st->cfg.step,
 	    st->cfg.lifetime);
+	if (rem && m->rdue <= now)
+		m->rdue = send_next_try(env->arrival, now, st->cfg.rstep,
+		    st->cfg.lifetime);
+	if (rem && (!loc || m->rdue < due))
+		due = m->rdue;
+	if (st->cfg.delaywarning > 0 &&
+	    now - env->arrival >= st->cfg.delaywarning &&
+	    send_delay_warn(st, m, env, now) == -1)
+		log_warn("%s unable to send a delay warning", m->id);
 	send_msg_schedule(st, m, due);
 	store_due(st, m, due);
 }
@@ -215,7 +221,7 @@ static void
 read_failed(struct send_state *st, struct send_msg *m, int err,
     const char *why, time_t now)
 {
-	if (m->inflight != 0)
+	if (send_msg_busy(m))
 		return;		/* tried again when its results are in */
 	if (err == EINVAL || err == ELOOP) {
 		send_quarantine(st, m->id, why != NULL ? why : "bad envelope");
@@ -240,7 +246,8 @@ read_env(struct send_state *st, struct send_msg *m, struct spool_env *env,
 		return 1;
 	if (r == 0) {
 		/* Held or deleted: it just vanishes. */
-		if (m->inflight == 0)
+		send_remote_forget(st, m);
+		if (!send_msg_busy(m))
 			send_msg_drop(st, m);
 		return 0;
 	}
@@ -248,8 +255,13 @@ read_env(struct send_state *st, struct send_msg *m, struct spool_env *env,
 	return 0;
 }
 
-void
-send_attempt(struct send_state *st, struct send_msg *m, time_t now)
+/*
+ * Attempt m now: a new round (resumed false) starts with its remote
+ * recipients when they are due, which never wait for local slots; then
+ * local ones from m->resume on.
+ */
+static void
+attempt(struct send_state *st, struct send_msg *m, bool resumed, time_t now)
 {
 	struct spool_env env;
 	struct spool_rcpt *rc;
@@ -260,6 +272,8 @@ send_attempt(struct send_state *st, struct send_msg *m, time_t now)
 	if (read_env(st, m, &env, now) == 0)
 		return;
 	announce(m, &env, st->spool);
+	if (!resumed && m->rdue <= now)
+		send_remote_attempt(st, m, &env, now);
 	/*
 	 * A round handles each recipient once: one that failed
 	 * temporarily earlier in this round waits for the next round.
@@ -270,23 +284,33 @@ send_attempt(struct send_state *st, struct send_msg *m, time_t now)
 		    in_flight(st, m, i))
 			continue;
 		if (!send_is_local(&st->cfg, rc->addr))
-			remote(st, m, &env, i, now);
-		else if (!send_can_dispatch(st)) {
+			continue;
+		if (!send_can_dispatch(st)) {
 			need_wait = true;
 			m->resume = i;
 		} else if ((r = dispatch(st, m, &env, i)) == 1)
 			gone = true;
 		else if (r == -1)
-			log_delivery(m->id, rc->addr, "deferred", "4.3.0",
+			send_log_delivery(m->id, rc->addr, "deferred", "4.3.0",
 			    "cannot send the request to tern-lspawn");
 	}
 	if (need_wait)
-		send_msg_wait(st, m, true);
-	else if (m->inflight == 0 && gone)
+		send_msg_wait(st, m, resumed);
+	else if (gone)
+		send_remote_forget(st, m);
+	/* A busy message settles when its last result is in. */
+	if (!send_msg_busy(m) && gone)
 		send_msg_drop(st, m);
-	else if (m->inflight == 0)
+	else if (!send_msg_busy(m))
 		after(st, m, &env, now);
 	spool_env_free(&env);
+}
+
+void
+send_attempt(struct send_state *st, struct send_msg *m, time_t now)
+{
+	m->resume = 0;
+	attempt(st, m, false, now);
 }
 
 void
@@ -295,30 +319,38 @@ send_pump(struct send_state *st, time_t now)
 	struct send_msg *m;
 	time_t due;
 
-	while (send_can_dispatch(st)) {
-		if ((m = TAILQ_FIRST(&st->waitq)) != NULL) {
-			/*
-			 * Go on with a message only when several slots are
-			 * free, so that a long recipient list is not read
-			 * once per finished delivery.
-			 */
-			if (st->busy > 0 && (size_t)st->cfg.concurrency -
-			    st->busy < ((size_t)st->cfg.concurrency + 1) / 2)
-				break;
-			TAILQ_REMOVE(&st->waitq, m, wait);
-			m->waiting = false;
-		} else if ((m = send_heap_peek(&st->heap, &due)) != NULL &&
-		    due <= now) {
-			(void)send_heap_pop(&st->heap);
-			m->resume = 0;	/* a new round */
-		} else
+	while (send_can_dispatch(st) &&
+	    (m = TAILQ_FIRST(&st->waitq)) != NULL) {
+		/*
+		 * Go on with a message only when several slots are free, so
+		 * that a long recipient list is not read once per finished
+		 * delivery.
+		 */
+		if (st->busy > 0 && (size_t)st->cfg.concurrency - st->busy <
+		    ((size_t)st->cfg.concurrency + 1) / 2)
 			break;
+		TAILQ_REMOVE(&st->waitq, m, wait);
+		m->waiting = false;
+		attempt(st, m, true, now);
+	}
+	/*
+	 * Due messages are taken even when no local slot is free: their
+	 * remote recipients must not wait for local ones (the local part
+	 * then waits on the wait list).  While local messages wait, new
+	 * rounds wait too, unless a remote run could start.
+	 */
+	while (!st->stopping && (m = send_heap_peek(&st->heap, &due)) !=
+	    NULL && due <= now) {
+		if (!TAILQ_EMPTY(&st->waitq) && (st->rspawn == -1 ||
+		    st->nruns >= (size_t)st->cfg.rconc))
+			break;
+		(void)send_heap_pop(&st->heap);
 		send_attempt(st, m, now);
 	}
 }
 
-static void
-settle(struct send_state *st, struct send_msg *m, time_t now)
+void
+send_settle(struct send_state *st, struct send_msg *m, time_t now)
 {
 	struct spool_env env;
 
@@ -337,12 +369,14 @@ temp_fail(struct send_state *st, const struct send_slot *sl,
 
 	if (sl->m->arrival == 0 ||
 	    !send_expired(sl->m->arrival, now, st->cfg.lifetime)) {
-		log_delivery(sl->m->id, sl->addr, "deferred", status, text);
+		send_log_delivery(sl->m->id, sl->addr, "deferred", status,
+		    text);
+		send_delay_note(st, sl->m, sl->rcpt, status, text);
 		return;
 	}
 	(void)snprintf(why, sizeof(why), "message expired: %s", text);
-	(void)perm_fail(st, sl->m, sl->rcpt, sl->state_off, sl->addr, "4.4.7",
-	    why);
+	(void)send_perm_fail(st, sl->m, sl->rcpt, sl->state_off, sl->addr,
+	    "4.4.7", why);
 }
 
 void
@@ -362,12 +396,12 @@ send_result(struct send_state *st, unsigned slot, char code,
 			log_warn("%s unable to mark recipient %zu", m->id,
 			    sl.rcpt);
 		else if (r == 1)
-			log_delivery(m->id, sl.addr, "ok", NULL, NULL);
+			send_log_delivery(m->id, sl.addr, "ok", NULL, NULL);
 	} else if (code == 'D')
-		(void)perm_fail(st, m, sl.rcpt, sl.state_off, sl.addr, status,
-		    text);
+		(void)send_perm_fail(st, m, sl.rcpt, sl.state_off, sl.addr,
+		    status, text);
 	else
 		temp_fail(st, &sl, status, text, now);
-	if (m->inflight == 0 && !m->waiting)
-		settle(st, m, now);
+	if (!send_msg_busy(m))
+		send_settle(st, m, now);
 }

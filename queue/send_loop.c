@@ -60,7 +60,8 @@ begin_stop(struct send_state *st, int code)
 	st->stopping = true;
 	st->exit_code = code;
 	st->stop_deadline = line_deadline(SEND_STOP_WAIT * 1000LL);
-	log_info("stopping: %zu deliveries in flight", st->busy);
+	log_info("stopping: %zu deliveries and %zu remote runs in flight",
+	    st->busy, st->nruns);
 }
 
 int
@@ -72,6 +73,18 @@ send_loop_keeper(struct send_state *st, const char *lspawn_path)
 		return -1;
 	}
 	return 0;
+}
+
+void
+send_loop_rspawn(struct send_state *st, const char *remote_path,
+    const char *resolve_path, const char *user)
+{
+	st->rspawn_pid = send_rspawn_start(remote_path, resolve_path, user,
+	    &st->rspawn);
+	if (st->rspawn_pid == -1) {
+		log_warn("unable to start the remote spawner");
+		st->rspawn = -1;
+	}
 }
 
 static void
@@ -250,8 +263,9 @@ reload(struct send_state *st, time_t now)
 	grow_slots(st);
 	if (st->next_rescan > now + st->cfg.rescan)
 		st->next_rescan = now + st->cfg.rescan;
-	log_info("control files reread: me=%s concurrencylocal=%lld",
-	    st->cfg.me, st->cfg.concurrency);
+	log_info("control files reread: me=%s concurrencylocal=%lld "
+	    "concurrencyremote=%lld concurrencydomain=%lld", st->cfg.me,
+	    st->cfg.concurrency, st->cfg.rconc, st->cfg.dconc);
 	if (st->keeper != -1 && st->up && send_keeper_hup(st->keeper) == -1)
 		log_warn("unable to pass SIGHUP on to tern-lspawn");
 }
@@ -310,7 +324,10 @@ next_timeout(const struct send_state *st)
 	int64_t t = -1, rnow = real_ms(), mono = line_deadline(0);
 	time_t due;
 
-	if (send_can_dispatch(st) && send_heap_peek(&st->heap, &due) != NULL)
+	/* send_pump takes due messages on these conditions. */
+	if (!st->stopping && (TAILQ_EMPTY(&st->waitq) || (st->rspawn != -1 &&
+	    st->nruns < (size_t)st->cfg.rconc)) &&
+	    send_heap_peek(&st->heap, &due) != NULL)
 		t = min_wait(t, (int64_t)due * 1000 - rnow);
 	if (!st->stopping)
 		t = min_wait(t, (int64_t)st->next_rescan * 1000 - rnow);
@@ -333,10 +350,62 @@ keeper_gone(struct send_state *st)
 }
 
 static void
+rspawn_gone(struct send_state *st)
+{
+	int status;
+
+	log_warnx("the remote spawner exited: remote delivery stops");
+	(void)close(st->rspawn);
+	st->rspawn = -1;
+	(void)waitpid(st->rspawn_pid, &status, WNOHANG);
+}
+
+/* Room for the fixed fds and one per run: false when out of memory. */
+static bool
+pfd_grow(struct send_state *st, size_t want)
+{
+	struct pollfd *np;
+
+	if (want <= st->pfd_cap)
+		return true;
+	want += 64;
+	if ((np = reallocarray(st->pfd, want, sizeof(*np))) == NULL)
+		return false;
+	st->pfd = np;
+	st->pfd_cap = want;
+	return true;
+}
+
+/* Read every run whose pipe has something (or EOF). */
+static void
+read_runs(struct send_state *st, const struct pollfd *pfd, nfds_t n,
+    time_t now)
+{
+	struct send_run *run, *next;
+	nfds_t i = 0;
+
+	/* Runs are in pfd in list order; reading may end (free) a run. */
+	for (run = TAILQ_FIRST(&st->runs); run != NULL && i < n; run = next,
+	    i++) {
+		next = TAILQ_NEXT(run, link);
+		if (pfd[i].fd == run->fd && pfd[i].revents != 0)
+			send_remote_read(st, run, now);
+	}
+}
+
+static void
 wait_events(struct send_state *st, time_t now)
 {
-	struct pollfd pfd[5];
-	nfds_t n = 0, i;
+	struct send_run *run;
+	struct pollfd *pfd;
+	nfds_t n = 0, i, nfix;
+
+	if (!pfd_grow(st, 6 + st->nruns)) {
+		log_warn("poll");
+		(void)usleep(100000);
+		return;
+	}
+	pfd = st->pfd;
 
 	pfd[n].fd = st->sigpipe[0];
 	pfd[n++].events = POLLIN;
@@ -348,6 +417,13 @@ wait_events(struct send_state *st, time_t now)
 	pfd[n++].events = POLLIN;
 	pfd[n].fd = st->up && st->out.len > 0 ? st->req_fd : -1;
 	pfd[n++].events = POLLOUT;
+	pfd[n].fd = st->rspawn;		/* it never writes: any event is EOF */
+	pfd[n++].events = POLLIN;
+	nfix = n;
+	TAILQ_FOREACH(run, &st->runs, link) {
+		pfd[n].fd = run->fd;
+		pfd[n++].events = POLLIN;
+	}
 	if (poll(pfd, n, next_timeout(st)) == -1) {
 		if (errno != EINTR)
 			log_warn("poll");
@@ -367,6 +443,9 @@ wait_events(struct send_state *st, time_t now)
 		read_results(st, now);
 	if (pfd[4].revents && st->up)
 		flush_requests(st, now);
+	if (pfd[5].revents && st->rspawn != -1)
+		rspawn_gone(st);
+	read_runs(st, pfd + nfix, n - nfix, now);
 }
 
 /* One turn of the loop before waiting; false when it is time to exit. */
@@ -385,9 +464,11 @@ turn(struct send_state *st, time_t now)
 	if (st->want_flush) {
 		st->want_flush = false;
 		send_heap_advance_all(&st->heap, now);
+		send_msg_flush_remote(st);
 	}
 	if (!st->up && !st->stopping && line_deadline(0) >= st->restart_at)
 		lspawn_start(st);
+	send_remote_pump(st, now);
 	send_pump(st, now);
 	flush_requests(st, now);
 	if (!st->stopping)
@@ -397,10 +478,11 @@ turn(struct send_state *st, time_t now)
 		(void)close(st->req_fd);
 		st->req_fd = -1;
 	}
-	if (st->busy == 0 || !st->up)
+	if ((st->busy == 0 || !st->up) && st->nruns == 0)
 		return false;
 	if (line_deadline(0) >= st->stop_deadline) {
-		log_warnx("giving up on %zu deliveries in flight", st->busy);
+		log_warnx("giving up on %zu deliveries and %zu remote runs in "
+		    "flight", st->up ? st->busy : 0, st->nruns);
 		return false;
 	}
 	return true;
@@ -436,8 +518,9 @@ send_loop_run(struct send_state *st)
 	buf_init(&st->out, SEND_OUT_MAX);
 	buf_init(&st->in, SEND_IN_MAX);
 	grow_slots(st);
-	log_info("started: spool=%s concurrencylocal=%lld", st->spool,
-	    st->cfg.concurrency);
+	log_info("started: spool=%s concurrencylocal=%lld "
+	    "concurrencyremote=%lld", st->spool, st->cfg.concurrency,
+	    st->cfg.rconc);
 	now = time(NULL);
 	send_spool_clean(st->spool, now);
 	st->want_rescan = true;
@@ -445,6 +528,10 @@ send_loop_run(struct send_state *st)
 		wait_events(st, time(NULL));
 	if (st->keeper != -1)
 		(void)close(st->keeper);
+	/* EOF makes the spawner stop the runs still going (SIGTERM). */
+	send_remote_abandon(st);
+	if (st->rspawn != -1)
+		(void)close(st->rspawn);
 	log_info("exiting");
 	return st->exit_code;
 }

@@ -30,6 +30,9 @@ send_state_init(struct send_state *st)
 	st->hsize = HASH_MIN;
 	send_heap_init(&st->heap);
 	TAILQ_INIT(&st->waitq);
+	TAILQ_INIT(&st->runs);
+	TAILQ_INIT(&st->rwaitq);
+	st->rspawn = -1;
 	st->keeper = st->req_fd = st->res_fd = st->trigger = -1;
 	st->sigpipe[0] = st->sigpipe[1] = -1;
 	st->backoff = 1;
@@ -83,6 +86,7 @@ send_msg_add(struct send_state *st, const char *id, time_t due)
 	(void)strlcpy(m->id, id, sizeof(m->id));
 	m->heap_pos = SEND_HEAP_NONE;
 	m->gen = st->gen;
+	LIST_INIT(&m->runs);
 	if (send_heap_push(&st->heap, due, m, &m->heap_pos) == -1) {
 		free(m);
 		return NULL;
@@ -112,7 +116,7 @@ send_msg_drop(struct send_state *st, struct send_msg *m)
 {
 	struct send_msg **pp;
 
-	if (m->inflight != 0)
+	if (m->inflight != 0 || m->rinflight != 0 || m->rwait != 0)
 		abort();
 	if (m->heap_pos != SEND_HEAP_NONE)
 		send_heap_remove(&st->heap, m->heap_pos);
@@ -140,4 +144,22 @@ send_msg_wait(struct send_state *st, struct send_msg *m, bool head)
 	else
 		TAILQ_INSERT_TAIL(&st->waitq, m, wait);
 	m->waiting = true;
+}
+
+bool
+send_msg_busy(const struct send_msg *m)
+{
+	return m->inflight != 0 || m->rinflight != 0 || m->rwait != 0 ||
+	    m->waiting;
+}
+
+void
+send_msg_flush_remote(struct send_state *st)
+{
+	struct send_msg *m;
+	size_t i;
+
+	for (i = 0; i < st->hsize; i++)
+		for (m = st->htab[i]; m != NULL; m = m->hnext)
+			m->rdue = 0;
 }

@@ -182,8 +182,7 @@ rescan_sweep(struct send_state *st)
 	for (i = 0; i < st->hsize; i++)
 		for (m = st->htab[i]; m != NULL; m = next) {
 			next = m->hnext;
-			if (m->gen != st->gen && m->inflight == 0 &&
-			    !m->waiting)
+			if (m->gen != st->gen && !send_msg_busy(m))
 				send_msg_drop(st, m);
 		}
 }

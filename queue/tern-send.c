@@ -27,31 +27,53 @@ fds_ensure(void)
 	return close(fd);
 }
 
+struct progs {
+	char	lspawn[PATH_MAX];
+	char	queue[PATH_MAX];
+	char	remote[PATH_MAX];
+	char	resolve[PATH_MAX];
+};
+
 static int
-prog_paths(char *lspawn, char *queue, size_t sz)
+prog_paths(struct progs *p)
 {
 	const char *q = NULL;
 
 	if (priv_env_trusted())
 		q = getenv("TERN_QUEUE");
-	if (q != NULL && q[0] == '/' && strlen(q) < sz)
-		(void)strlcpy(queue, q, sz);
-	else if (paths_join(queue, sz, paths_libexec(), "tern-queue") == -1)
+	if (q != NULL && q[0] == '/' && strlen(q) < sizeof(p->queue))
+		(void)strlcpy(p->queue, q, sizeof(p->queue));
+	else if (paths_join(p->queue, sizeof(p->queue), paths_libexec(),
+	    "tern-queue") == -1)
 		return -1;
-	return paths_join(lspawn, sz, paths_libexec(), "tern-lspawn");
+	if (paths_join(p->remote, sizeof(p->remote), paths_libexec(),
+	    "tern-remote") == -1 || paths_join(p->resolve,
+	    sizeof(p->resolve), paths_libexec(), "tern-resolve") == -1)
+		return -1;
+	return paths_join(p->lspawn, sizeof(p->lspawn), paths_libexec(),
+	    "tern-lspawn");
 }
 
-/* As root: keep the keeper root, become the queue user. */
+/*
+ * As root: keep the keeper root, let the remote spawner become the
+ * remote user, become the queue user.
+ */
 static int
-become_queue_user(struct send_state *st, const char *lspawn)
+become_queue_user(struct send_state *st, const struct progs *p)
 {
 	const char *user = paths_queue_user();
 	uid_t uid;
 	gid_t gid;
 	int r;
 
-	if (!priv_is_root())
-		return send_loop_keeper(st, lspawn);
+	/* The keeper first: the spawner closes what it inherits. */
+	if (!priv_is_root()) {
+		if (send_loop_keeper(st, p->lspawn) == -1)
+			return -1;
+		send_loop_rspawn(st, p->remote, p->resolve,
+		    paths_remote_user());
+		return 0;
+	}
 	if ((r = priv_user(user, &uid, &gid)) != 1) {
 		if (r == 0)
 			log_fatalx("no such user: %s", user);
@@ -63,8 +85,9 @@ become_queue_user(struct send_state *st, const char *lspawn)
 		log_fatalx("refusing to run as root: %s has uid 0", user);
 		return -1;
 	}
-	if (send_loop_keeper(st, lspawn) == -1)
+	if (send_loop_keeper(st, p->lspawn) == -1)
 		return -1;
+	send_loop_rspawn(st, p->remote, p->resolve, paths_remote_user());
 	if (priv_drop(uid, gid) == -1) {
 		log_fatal("unable to become %s", user);
 		return -1;
@@ -76,7 +99,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct send_state st;
-	char lspawn[PATH_MAX], queue[PATH_MAX];
+	static struct progs p;
 
 	(void)argv;
 	log_init("tern-send", false);
@@ -91,13 +114,13 @@ main(int argc, char *argv[])
 	}
 	st.control = paths_control();
 	st.spool = paths_spool();
-	if (prog_paths(lspawn, queue, sizeof(queue)) == -1) {
+	if (prog_paths(&p) == -1) {
 		log_fatal("unable to find the helper programs");
 		return 111;
 	}
-	st.queue_prog = queue;
+	st.queue_prog = p.queue;
 	send_load_config(&st);
-	if (become_queue_user(&st, lspawn) == -1)
+	if (become_queue_user(&st, &p) == -1)
 		return 111;
 	if (chdir(st.spool) == -1) {
 		log_fatal("unable to enter %s", st.spool);

@@ -147,12 +147,12 @@ rsv_process(struct rsv *rsv)
 }
 
 bool
-rsv_busy(const struct rsv *rsv, unsigned long id)
+rsv_busy(const struct rsv *rsv, const void *owner, unsigned long id)
 {
 	size_t	i;
 
 	for (i = 0; i < rsv->nreqs; i++)
-		if (rsv->reqs[i]->id == id)
+		if (rsv->reqs[i]->id == id && rsv->reqs[i]->owner == owner)
 			return true;
 	return false;
 }
@@ -274,7 +274,8 @@ name_ok(enum dnsp_type type, const char *name)
 }
 
 int
-rsv_submit(struct rsv *rsv, const struct dnsp_req *q, int64_t now_ms)
+rsv_submit(struct rsv *rsv, const struct dnsp_req *q, void *owner,
+    int64_t now_ms)
 {
 	struct rsv_req	*rq;
 
@@ -285,6 +286,7 @@ rsv_submit(struct rsv *rsv, const struct dnsp_req *q, int64_t now_ms)
 	if ((rq = calloc(1, sizeof(*rq))) == NULL)
 		return -1;
 	rq->rsv = rsv;
+	rq->owner = owner;
 	rq->id = q->id;
 	rq->type = q->type;
 	strlcpy(rq->name, q->name, sizeof(rq->name));
@@ -299,6 +301,29 @@ rsv_submit(struct rsv *rsv, const struct dnsp_req *q, int64_t now_ms)
 	}
 	req_start(rq);
 	return 0;
+}
+
+size_t
+rsv_forget(struct rsv *rsv, const void *owner)
+{
+	size_t	i = 0, n = 0;
+	int	j;
+
+	while (i < rsv->nreqs) {
+		if (rsv->reqs[i]->owner != owner) {
+			i++;
+			continue;
+		}
+		/* a cancelled lookup's callback never runs */
+		for (j = 0; j < 3; j++)
+			if (rsv->reqs[i]->sub[j].busy)
+				(void)ub_cancel(rsv->ctx,
+				    rsv->reqs[i]->sub[j].async_id);
+		/* releasing swaps the last request into slot i */
+		req_release(rsv->reqs[i]);
+		n++;
+	}
+	return n;
 }
 
 /* Cancel what is still running and answer from what arrived. */

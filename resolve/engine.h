@@ -8,7 +8,7 @@
 
 #include "dnsproto.h"
 
-#define RSV_INFLIGHT_MAX	1000	/* requests in flight at once */
+#define RSV_INFLIGHT_MAX	4096	/* in flight, all clients together */
 #define RSV_TIMEOUT_DEFAULT	30	/* seconds, control dnstimeout */
 #define RSV_TIMEOUT_MAX		600
 #define RSV_FWD_MAX		16	/* forwarders used */
@@ -50,7 +50,8 @@ struct rsv_sub {
 
 struct rsv_req {
 	struct rsv		*rsv;
-	unsigned long		 id;
+	void			*owner;		/* the client that asked */
+	unsigned long		 id;		/* unique per owner */
 	enum dnsp_type		 type;
 	char			 name[DNSP_NAME_MAX + 2];
 	int64_t			 deadline;	/* CLOCK_MONOTONIC ms */
@@ -92,13 +93,21 @@ int	rsv_fd(struct rsv *);
 int	rsv_process(struct rsv *);
 
 /*
- * Start a request.  The id must not be in flight (rsv_busy) and fewer
- * than RSV_INFLIGHT_MAX may be in flight; a bad name is answered at
- * once (done is called before this returns).  0, or -1 (ENOMEM).
+ * Start a request for owner (any pointer that tells clients apart; the
+ * done callback finds it in the request).  The id must not be in
+ * flight for that owner (rsv_busy) and fewer than RSV_INFLIGHT_MAX may
+ * be in flight; a bad name is answered at once (done is called before
+ * this returns).  0, or -1 (ENOMEM, or EAGAIN when full).
  */
-int	rsv_submit(struct rsv *, const struct dnsp_req *, int64_t now_ms);
-/* True when id is in flight. */
-bool	rsv_busy(const struct rsv *, unsigned long id);
+int	rsv_submit(struct rsv *, const struct dnsp_req *, void *owner,
+	    int64_t now_ms);
+/* True when owner's request id is in flight. */
+bool	rsv_busy(const struct rsv *, const void *owner, unsigned long id);
+/*
+ * Cancel and free every request of owner without calling done (the
+ * client is gone).  Returns how many there were.
+ */
+size_t	rsv_forget(struct rsv *, const void *owner);
 
 /*
  * Give up on requests whose deadline is <= now_ms (they are answered

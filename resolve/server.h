@@ -1,4 +1,4 @@
-/* server: tern-resolve's pipe protocol loop and its command mode. */
+/* server: tern-resolve's pipe protocol loops and its command mode. */
 #ifndef TERN_RSV_SERVER_H
 #define TERN_RSV_SERVER_H
 
@@ -7,6 +7,9 @@
 #define RSV_IN_MAX	(64 * 1024)		/* request bytes buffered */
 #define RSV_OUT_HIGH	(1024 * 1024)		/* stop reading above this */
 #define RSV_OUT_MAX	(64 * 1024 * 1024)	/* replies buffered, hard */
+#define RSV_CLIENT_INFLIGHT_MAX	1000	/* one client's lookups at once */
+#define RSV_CLIENTS_MAX	1024			/* -F: clients at once */
+#define RSV_ACCEPT_BURST	64	/* -F: clients taken per poll round */
 
 /*
  * Serve requests from fd 0, replies to fd 1 (tern-resolve(8)) on an
@@ -16,6 +19,18 @@
  * (each logged).
  */
 int	rsv_serve(struct rsv *);
+
+/*
+ * Shared mode (-F): fd 0 is a unix stream socket that brings client
+ * connections, one fd per message (SCM_RIGHTS, payload byte 'C'); each
+ * client speaks the pipe protocol on its socket, all on rsv's one
+ * context.  A client's protocol or write error drops that client alone
+ * (logged).  At EOF on fd 0 no more clients are taken; the function
+ * returns 0 once every client has reached EOF and was answered, 111
+ * on a resolver or poll failure.  fd 0 must be a socket (checked by
+ * the caller).
+ */
+int	rsv_serve_shared(struct rsv *);
 
 /*
  * Command mode: look up one name and print the reply to stdout in the

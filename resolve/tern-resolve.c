@@ -1,4 +1,7 @@
 /* tern-resolve: DNS lookups for delivery over a pipe, or for an admin. */
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,7 @@
 static void
 usage(void)
 {
-	log_fatalx("usage: tern-resolve [-u user] [-p] | "
+	log_fatalx("usage: tern-resolve [-u user] [-p | -F] | "
 	    "[-u user] mx|a|aaaa|addr|tlsa name");
 }
 
@@ -59,6 +62,33 @@ drop(const char *user)
 	return 0;
 }
 
+/* -F receives its clients on fd 0: it must be a socket. */
+static bool
+fd0_is_socket(void)
+{
+	struct stat	st;
+
+	return fstat(0, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/*
+ * -F holds one socket per client: lift a soft fd limit below what
+ * RSV_CLIENTS_MAX needs, as far as the hard limit allows.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl;
+	rlim_t		want = RSV_CLIENTS_MAX + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+	    rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("cannot raise the open file limit");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -66,13 +96,15 @@ main(int argc, char *argv[])
 	struct rsv	 rsv;
 	enum dnsp_type	 type = DNSP_MX;
 	const char	*user = NULL, *err;
-	bool		 pipemode;
+	bool		 pipemode, shared = false;
 	int		 ch, status;
 
 	log_init("tern-resolve", false);
-	while ((ch = getopt(argc, argv, "pu:")) != -1) {
+	while ((ch = getopt(argc, argv, "Fpu:")) != -1) {
 		if (ch == 'u')
 			user = optarg;
+		else if (ch == 'F')
+			shared = true;
 		else if (ch != 'p') {
 			usage();
 			return 100;
@@ -81,10 +113,14 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	pipemode = argc == 0;
-	if ((!pipemode && argc != 2) ||
+	if ((!pipemode && (argc != 2 || shared)) ||
 	    (!pipemode && dnsp_type_parse(argv[0], &type) == -1)) {
 		usage();
 		return 100;
+	}
+	if (shared && !fd0_is_socket()) {
+		log_fatalx("-F needs a unix socket on fd 0");
+		return 111;
 	}
 	if (rsv_config_load(paths_control(), &cfg, &err) == -1) {
 		log_fatal("%s", err);
@@ -100,8 +136,13 @@ main(int argc, char *argv[])
 		rsv_free(&rsv);
 		return 111;
 	}
-	status = pipemode ? rsv_serve(&rsv) : rsv_command(&rsv, type,
-	    argv[1]);
+	if (shared) {
+		raise_nofile();
+		status = rsv_serve_shared(&rsv);
+	}
+	else
+		status = pipemode ? rsv_serve(&rsv) : rsv_command(&rsv, type,
+		    argv[1]);
 	rsv_free(&rsv);
 	return status;
 }

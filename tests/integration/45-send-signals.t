@@ -44,20 +44,20 @@ def test_trigger_flush():
         t.set("localdomains", "tern.test")
         t.start_send()
         t.queue(message(), "a@example.org", ["r@example.net"])
-        ok(wait_for(lambda: count(t, "to=<r@example.net> deferred") == 1, 10),
+        ok(wait_for(lambda: count(t, "delivery to=<r@example.net> deferred") == 1, 10),
            "a remote recipient is deferred")
         time.sleep(0.5)
-        is_(count(t, "to=<r@example.net> deferred"), 1,
+        is_(count(t, "delivery to=<r@example.net> deferred"), 1,
             "and not tried again before its retry time")
         fd = os.open(os.path.join(t.spool, "trigger"),
                      os.O_WRONLY | os.O_NONBLOCK)
         os.write(fd, b"x")
         time.sleep(0.5)
-        is_(count(t, "to=<r@example.net> deferred"), 1,
+        is_(count(t, "delivery to=<r@example.net> deferred"), 1,
             "an ordinary trigger byte does not retry it")
         os.write(fd, b"F")
         os.close(fd)
-        ok(wait_for(lambda: count(t, "to=<r@example.net> deferred") == 2, 5),
+        ok(wait_for(lambda: count(t, "delivery to=<r@example.net> deferred") == 2, 5),
            "'F' on the trigger: every message is tried now")
         is_(t.stop_send(), 0, "exit 0")
 
@@ -66,7 +66,7 @@ def test_held_vanishes():
     with Instance() as t:
         t.start_send()
         t.queue(message(), "a@example.org", ["r@example.net"])
-        pat = "to=<r@example.net> deferred"
+        pat = "delivery to=<r@example.net> deferred"
         ok(wait_for(lambda: count(t, pat) == 1, 10), "deferred once")
         env = os.listdir(os.path.join(t.spool, "env"))
         is_(len(env), 1, "one message queued")

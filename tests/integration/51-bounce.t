@@ -9,6 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from smtpserver import SMTPServer  # noqa: E402
 import ternlib as t  # noqa: E402
 
 for prog in ("tern-queue", "tern-send", "tern-lspawn", "tern-local"):
@@ -178,6 +179,53 @@ def test_eight_bit(inst, s):
           "8-bit headers: the top level says 8bit")
 
 
+def test_remote(s_env):
+    """A remote 550: Remote-MTA and Diagnostic-Code: smtp (RFC 3464
+    2.3.5-2.3.6) from tern-remote's "host [ip]: reply" text."""
+    reply = "550 5.1.1 <gone@example.net>: no such user"
+    srv = SMTPServer("127.0.0.2", rcpt=lambda a: reply if
+                     a.startswith("gone") else "250 2.1.5 ok")
+    try:
+        with t.Instance() as inst:
+            s = inst.add_vuser("s@tern.test")
+            inst.set("smtproutes", "example.net [127.0.0.2]:%d" % srv.port)
+            inst.set("remotetimeoutconnect", "2")
+            inst.start_send(s_env)
+            qid = queue(inst, t.message(subject="case R", frm="s@tern.test"),
+                        b"Fs@tern.test\0Tgone@example.net\0"
+                        b"Tfine@example.net\0\0")
+            t.ok(wait_new(inst, s, 1), "remote 550: a DSN reaches the sender")
+            t.ok(t.wait_for(inst.queue_empty, 10), "remote 550: queue empty")
+            raw = newest(inst, s)
+            m = parse(raw)
+            t.is_(str(m["Message-ID"]), "<%s.bounce@tern.test>" % qid,
+                  "remote 550: the DSN is about that message")
+            p = parts(m)
+            per_msg, rcpts = status_blocks(p[1] if len(p) == 3 else None)
+            t.is_(len(rcpts), 1, "remote 550: one recipient block")
+            r = rcpts[0] if rcpts else {}
+            t.is_(r.get("final-recipient"), "rfc822; gone@example.net",
+                  "remote 550: Final-Recipient")
+            t.is_(r.get("status"), "5.1.1", "remote 550: Status 5.1.1")
+            t.is_(r.get("remote-mta"), "dns; [127.0.0.2]",
+                  "remote 550: Remote-MTA names the server (a literal)")
+            t.is_(r.get("diagnostic-code"), "smtp; " + reply,
+                  "remote 550: Diagnostic-Code: smtp; the reply")
+            keys = list(r)
+            t.ok("remote-mta" in keys and keys.index("status") <
+                 keys.index("remote-mta") < keys.index("diagnostic-code"),
+                 "remote 550: fields in RFC 3464 order")
+            human = p[0].get_content() if p else ""
+            t.ok("<gone@example.net>: 127.0.0.2 [127.0.0.2]: " + reply
+                 in human, "remote 550: the human part shows the whole text")
+            t.ok("fine@example.net" not in raw.decode("utf-8", "replace")
+                 .split("Content-Type: message/delivery-status", 1)[-1]
+                 .split("Content-Type: text/rfc822-headers", 1)[0],
+                 "remote 550: the delivered recipient is not reported")
+    finally:
+        srv.stop()
+
+
 with t.Instance() as inst:
     s = inst.add_vuser("s@tern.test")
     b = inst.add_vuser("b@tern.test")
@@ -191,5 +239,8 @@ with t.Instance() as inst:
     test_eight_bit(inst, s)
     if not t.ok(inst.send.poll() is None, "tern-send is still running"):
         t.diag(inst.logtext())
+
+if os.access(os.path.join(t.BIN, "tern-remote"), os.X_OK):
+    test_remote({"TERN_REMOTEUSER": "nobody"} if os.geteuid() == 0 else {})
 
 t.done()

@@ -233,6 +233,29 @@ def check_config(t, dns):
            "as root without -u: refuses to run")
 
 
+def check_defaults(t, dns):
+    """Without dnstrustanchor the root key of dns-root-data; without
+    dnsresolvers /etc/resolv.conf.  Empty input: no lookup is made, so
+    nothing is sent even to resolv.conf's non-loopback resolver."""
+    argv = [t.bin(PROG), "-p", "-u", "nobody"]
+    os.unlink(os.path.join(t.control, "dnstrustanchor"))
+    r = subprocess.run(argv, input=b"", capture_output=True, env=t.env(),
+                       timeout=10)
+    key = "/usr/share/dns/root.key"
+    want = "DNSSEC with " + key if os.access(key, os.R_OK) else \
+        "DNSSEC off"
+    ok(r.returncode == 0 and want in r.stderr.decode(),
+       "no dnstrustanchor: %s (dns-root-data)" % want)
+    t.set("dnstrustanchor", "none")
+    os.unlink(os.path.join(t.control, "dnsresolvers"))
+    r = subprocess.run(argv, input=b"", capture_output=True, env=t.env(),
+                       timeout=10)
+    ok(r.returncode == 0 and "forwarding to the resolvers of "
+       "/etc/resolv.conf" in r.stderr.decode(),
+       "no dnsresolvers: forwards to the resolvers of /etc/resolv.conf")
+    dns.configure(t, timeout=10)
+
+
 def main():
     try:
         dns = testdns.TestDNS()
@@ -245,6 +268,7 @@ def main():
             check_pipe(t)
             check_stream(t)
             check_config(t, dns)
+            check_defaults(t, dns)
             check_timeout(t)
     except Exception:
         diag("nsd log:\n" + dns.log())

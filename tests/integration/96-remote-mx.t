@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 # tern-remote with MX lookups through tern-resolve and a private NSD
 # (tests/lib/testdns.py): MX order and fallback across addresses, null
-# MX, NXDOMAIN, SERVFAIL, an MX pointing back to this host, DANE.  All
-# SMTP servers listen on one high port (control remoteport) on 127.0.0.x
-# and ::1; every DNS query goes to 127.0.0.1.
+# MX, NXDOMAIN, SERVFAIL, an MX pointing back to this host, DANE (a
+# matching key, a key that does not match, a bogus TLSA answer), the
+# resolver as a unix socket (TERN_RESOLVER) or as an inherited connection
+# to a shared tern-resolve -F (TERN_RESOLVER_FD).  All SMTP servers listen
+# on one high port (control remoteport) on 127.0.0.x and ::1; every DNS
+# query goes to 127.0.0.1.
 import os
 import socket
 import subprocess
@@ -27,7 +30,7 @@ def parse(out):
     return recs[:-1], recs[-1] if recs else None
 
 
-def remote(t, domain, rcpts=None):
+def remote(t, domain, rcpts=None, env=None, pass_fds=()):
     path = os.path.join(t.dir, "msg")
     with open(path, "wb") as f:
         f.write(MSG)
@@ -36,8 +39,9 @@ def remote(t, domain, rcpts=None):
         argv += ["-u", "nobody"]
     argv += [domain, "a@example.org"] + (rcpts or ["u@" + domain])
     with open(path, "rb") as f:
-        r = subprocess.run(argv, stdin=f, capture_output=True, env=t.env(),
-                           timeout=60)
+        r = subprocess.run(argv, stdin=f, capture_output=True,
+                           env=env or t.env(), timeout=60,
+                           pass_fds=pass_fds)
     recs, m = parse(r.stdout)
     return recs, m, r.stderr.decode("utf-8", "replace")
 
@@ -179,6 +183,122 @@ def test_dane(t, port, cert):
         os.unlink(os.path.join(t.control, "tlspolicy"))
 
 
+def test_dane_ok(t, port, dns, cert):
+    """dane.test: signed, _25._tcp.mx TLSA 3 1 1 of dns.dane_cert's key."""
+    srvs = servers(port, [("127.0.0.2", dict(cert=dns.dane_cert))])
+    try:
+        recs, m, err = remote(t, "dane.test")
+        if not ok(recs[0][0] == "K" and "mx.dane.test [127.0.0.2]" in
+                  recs[0][2], "DANE: the MX presents the key of its secure "
+                  "TLSA 3 1 1 record: delivered"):
+            diag(recs)
+            diag(err)
+        ok("mx.dane.test [127.0.0.2]: TLS" in err and
+           "verify=dane-verified" in err, "DANE: the log says the "
+           "certificate was DANE-verified")
+        s = srvs["127.0.0.2"].sessions
+        ok(len(s) == 1 and s[0].tls and s[0].data,
+           "DANE: the message went over TLS")
+    finally:
+        stop(srvs)
+    srvs = servers(port, [("127.0.0.2", dict(cert=cert))])
+    try:
+        recs, m, err = remote(t, "dane.test")
+        ok(recs[0][:2] == ("Z", "4.7.5") and "DANE" in recs[0][2] and
+           all(not s.data for s in srvs["127.0.0.2"].sessions),
+           "DANE: another key on the same host: deferred 4.7.5, nothing "
+           "sent")
+    finally:
+        stop(srvs)
+    srvs = servers(port, [("127.0.0.2", dict(cert=dns.dane_cert))])
+    try:
+        recs, m, err = remote(t, "danebogus.test")
+        if not ok(recs[0][:2] == ("Z", "4.4.3") and "TLSA" in recs[0][2],
+                  "DANE: a bogus TLSA answer is temporary 4.4.3"):
+            diag(recs)
+        is_(len(srvs["127.0.0.2"].sessions), 0, "DANE: bogus TLSA: no "
+            "connection, no fallback to unauthenticated TLS or clear text")
+    finally:
+        stop(srvs)
+
+
+def start_shared(t):
+    """A tern-resolve -F; (process, control socket, log path)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    argv = [t.bin("tern-resolve"), "-F"]
+    if os.geteuid() == 0:
+        argv += ["-u", "nobody"]
+    logpath = os.path.join(t.dir, "resolve-F.log")
+    with open(logpath, "wb") as err:
+        p = subprocess.Popen(argv, stdin=theirs, stdout=subprocess.DEVNULL,
+                             stderr=err, env=t.env())
+    theirs.close()
+    return p, ours, logpath
+
+
+def shared_conn(ctl):
+    """A new client connection to tern-resolve -F: our end."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    socket.send_fds(ctl, [b"C"], [theirs.fileno()])
+    theirs.close()
+    return ours
+
+
+def test_resolver_fd(t, port):
+    """TERN_RESOLVER_FD: a connection to a shared tern-resolve -F, as
+    tern-send's remote spawner passes it."""
+    t.set("tlspolicy", "secure.test none")
+    # no tern-resolve to spawn: only the inherited connection can work
+    nolibexec = tempfile.mkdtemp(dir=t.dir)
+    p, ctl, logpath = start_shared(t)
+    srvs = servers(port, [("127.0.0.2", {})])
+    try:
+        c1 = shared_conn(ctl)
+        env = t.env(TERN_RESOLVER_FD=str(c1.fileno()))
+        env["TERN_LIBEXEC"] = nolibexec
+        recs, m, err = remote(t, "secure.test", env=env,
+                              pass_fds=(c1.fileno(),))
+        c1.close()
+        if not ok(recs[0][0] == "K" and "mx1.secure.test [127.0.0.2]" in
+                  recs[0][2], "TERN_RESOLVER_FD: lookups over the "
+                  "inherited connection to tern-resolve -F, delivered"):
+            diag(recs)
+            diag(err)
+        c2 = shared_conn(ctl)
+        recs, m, err = remote(t, "nullmx.secure.test", env=dict(
+            env, TERN_RESOLVER_FD=str(c2.fileno())), pass_fds=(c2.fileno(),))
+        c2.close()
+        is_(recs[0][:2], ("D", "5.1.10"), "TERN_RESOLVER_FD: a second run "
+            "on its own connection to the same resolver")
+        pr, pw = os.pipe()
+        recs, m, err = remote(t, "secure.test", env=t.env(
+            TERN_RESOLVER_FD=str(pr)), pass_fds=(pr,))
+        os.close(pr)
+        os.close(pw)
+        ok(recs[0][0] == "K" and "no stream socket" in err,
+           "TERN_RESOLVER_FD names a pipe: tern-resolve -p is run instead")
+        dead, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        peer.close()
+        recs, m, err = remote(t, "secure.test", env=t.env(
+            TERN_RESOLVER_FD=str(dead.fileno())), pass_fds=(dead.fileno(),))
+        dead.close()
+        ok(recs[0][0] == "K" and "closed the connection" in err,
+           "TERN_RESOLVER_FD whose resolver is gone: tern-resolve -p is "
+           "run instead")
+        ctl.close()
+        rc = p.wait(timeout=10)
+        with open(logpath) as f:
+            log = f.read()
+        ok(rc == 0 and "2 clients served" in log,
+           "tern-resolve -F served both runs and exited 0 at EOF")
+    finally:
+        stop(srvs)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.unlink(os.path.join(t.control, "tlspolicy"))
+
+
 def test_resolver_socket(t, port):
     """TERN_RESOLVER: a unix socket whose peer speaks tern-resolve's
     protocol (here: a tern-resolve per connection on the socket)."""
@@ -252,6 +372,8 @@ def main():
             test_order(t, port)
             test_dns_failures(t, port)
             test_dane(t, port, cert)
+            test_dane_ok(t, port, dns, cert)
+            test_resolver_fd(t, port)
             test_resolver_socket(t, port)
     except Exception:
         diag("nsd log:\n" + dns.log())

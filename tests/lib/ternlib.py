@@ -64,6 +64,11 @@ def wait_for(pred, timeout=20.0, step=0.05):
         time.sleep(step)
 
 
+# Defaults of every Instance that keep remote delivery on loopback.
+DEFAULT_ROUTE = ":[127.0.0.1]:1"
+DEFAULT_RESOLVER = "127.0.0.1@1"
+
+
 class Instance:
     """A private tern: control dir, spool, homes, under one temp dir."""
 
@@ -90,6 +95,12 @@ class Instance:
         self.make_spool()
         self.set("me", me)
         self.set("localdomains", me)
+        # No packet may leave the machine: remote mail goes to a dead
+        # loopback port and DNS to a dead loopback resolver unless a
+        # test routes it (smtproutes) or points tern-resolve at the
+        # private nsd (testdns.TestDNS.configure drops both defaults).
+        self.set("smtproutes", DEFAULT_ROUTE)
+        self.set("dnsresolvers", DEFAULT_RESOLVER)
         self.procs = []
 
     # -- configuration -------------------------------------------------
@@ -121,6 +132,7 @@ class Instance:
         e["TERN_LIBEXEC"] = BIN
         if self.root:
             e["TERN_QUEUEUSER"] = "nobody"
+            e["TERN_REMOTEUSER"] = "nobody"
         e.update(extra)
         return e
 

@@ -5,6 +5,11 @@
         dns.trust_anchors   # file of DS records for libunbound (secure.test,
                             # bogus.test)
         dns.tlsa_hex        # the association data of mx1's TLSA record
+        dns.dane_cert       # (certfile, keyfile) for CN mx.dane.test, made
+                            # at start; dane.test's TLSA 3 1 1 matches it
+        dns.dane_tlsa_hex   # that record's data: SHA-256 of the key's SPKI
+        dns.halt()          # stop answering (the files stay), e.g. to show
+                            # that a later answer came from a cache
 
 Zones (every name below also exists with a final dot):
 
@@ -25,11 +30,16 @@ Zones (every name below also exists with a final dot):
     _25._tcp.mail TLSA 3 1 1 tlsa_hex
   bogus.test    signed, signatures expired in 2020: DNSSEC bogus
     @        MX 10 mx; mx A 127.0.0.8
+  dane.test     signed: MX 10 mx; mx A 127.0.0.2;
+             _25._tcp.mx TLSA 3 1 1 dane_tlsa_hex (matches dane_cert)
+  danebogus.test  as dane.test, but the TLSA record was changed after
+             signing: the TLSA answer is DNSSEC bogus, MX and A are secure
   servfail.test  a zone whose file is missing: NSD answers SERVFAIL
 
 Nothing listens anywhere but 127.0.0.1.  Skips (ternlib.skip_all) when
 nsd or ldns-signzone are not installed.
 """
+import hashlib
 import os
 import random
 import shutil
@@ -74,9 +84,22 @@ _25._tcp.mail TLSA 3 1 1 {tlsa}
 @        MX 10 mx
 mx       A 127.0.0.8
 """,
+    "dane.test": """
+@        MX 10 mx
+mx       A 127.0.0.2
+_25._tcp.mx TLSA 3 1 1 {dane}
+""",
+    "danebogus.test": """
+@        MX 10 mx
+mx       A 127.0.0.2
+_25._tcp.mx TLSA 3 1 1 {dane}
+""",
 }
 SIGNED = {"secure.test": None, "bogus.test": ("20200101000000",
-                                              "20200201000000")}
+                                              "20200201000000"),
+          "dane.test": None, "danebogus.test": None}
+# Signed zones whose TLSA data is replaced after signing (bogus TLSA).
+TAMPERED = {"danebogus.test"}
 
 
 def _free_port():
@@ -95,6 +118,17 @@ def _free_port():
             t.close()
             u.close()
     raise RuntimeError("no free port")
+
+
+def drop_default_route(instance):
+    """Remove ternlib's catch-all smtproutes, so delivery looks up MX."""
+    path = os.path.join(instance.control, "smtproutes")
+    try:
+        with open(path) as f:
+            if f.read().strip() == ":[127.0.0.1]:1":
+                os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def dead_port():
@@ -136,6 +170,7 @@ class TestDNS:
         self.trust_anchors = os.path.join(self.dir, "trust-anchors")
         self.proc = None
         try:
+            self._dane_key()
             self._write_zones()
             self._write_conf()
             self._start()
@@ -143,11 +178,45 @@ class TestDNS:
             self.stop()
             raise
 
+    def _dane_key(self):
+        """A key and self-signed certificate for mx.dane.test, and the
+        data of its TLSA 3 1 1 record (SHA-256 of the DER SPKI)."""
+        cert = os.path.join(self.dir, "dane.crt")
+        key = os.path.join(self.dir, "dane.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "2", "-subj", "/CN=mx.dane.test",
+                        "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        spki = subprocess.run(["openssl", "pkey", "-in", key, "-pubout",
+                               "-outform", "DER"], check=True,
+                              capture_output=True).stdout
+        self.dane_cert = (cert, key)
+        self.dane_tlsa_hex = hashlib.sha256(spki).hexdigest()
+
     def _zone_text(self, zone, body):
         head = ("$ORIGIN %s.\n$TTL 300\n"
                 "@ SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n"
                 "@ NS ns.%s.\nns A 127.0.0.1\n" % (zone, zone, zone, zone))
-        return head + body.format(tlsa=TLSA_HEX)
+        return head + body.format(tlsa=TLSA_HEX, dane=self.dane_tlsa_hex)
+
+    def _tamper(self, path):
+        """Change the TLSA data of a signed zone file, keeping its RRSIG:
+        the signature no longer matches and validation fails."""
+        with open(path) as f:
+            text = f.read()
+        out, n = [], 0
+        for line in text.splitlines():
+            f = line.split()
+            if len(f) >= 5 and "TLSA" in f and f[-1].lower() == \
+                    self.dane_tlsa_hex:
+                line = line[:line.rindex(f[-1])] + "5a" * 32
+                n += 1
+            out.append(line)
+        if n != 1:
+            raise RuntimeError("no TLSA record to tamper with in " + path)
+        with open(path, "w") as f:
+            f.write("\n".join(out) + "\n")
 
     def _sign(self, zone, path, validity):
         keys = os.path.join(self.dir, "keys")
@@ -177,6 +246,8 @@ class TestDNS:
                 f.write(self._zone_text(zone, body))
             if zone in SIGNED:
                 path = self._sign(zone, path, SIGNED[zone])
+            if zone in TAMPERED:
+                self._tamper(path)
             self.zonefiles[zone] = path
         # servfail.test: declared, but its file never exists.
         self.zonefiles["servfail.test"] = os.path.join(self.dir, "missing")
@@ -234,12 +305,22 @@ class TestDNS:
     def configure(self, instance, trust=True, timeout=None):
         """Point a ternlib Instance's tern-resolve at this server."""
         instance.set("dnsresolvers", self.forwarder())
+        drop_default_route(instance)
         instance.set("dnstrustanchor", self.trust_anchors if trust else
                      "none")
         if timeout is not None:
             instance.set("dnstimeout", str(timeout))
 
+    def halt(self):
+        """Stop NSD; its files stay until stop()."""
+        self._kill()
+
     def stop(self):
+        self._kill()
+        if os.environ.get("TERN_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _kill(self):
         if self.proc is not None and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -250,8 +331,6 @@ class TestDNS:
                 except ProcessLookupError:
                     pass
                 self.proc.wait()
-        if os.environ.get("TERN_KEEP") != "1":
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self

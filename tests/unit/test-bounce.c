@@ -12,10 +12,13 @@
 #include <unistd.h>
 
 #include "../../queue/bounce.h"
+#include "../../queue/send.h"
+#include "log.h"
 #include "tap.h"
 
 #define ARRIVAL	1795676400	/* Thu, 26 Nov 2026 07:00:00 +0000 */
 #define NOW	1795681805	/* Thu, 26 Nov 2026 08:30:05 +0000 */
+#define UNTIL	(ARRIVAL + 432000) /* Tue, 1 Dec 2026 07:00:00 +0000 */
 #define ME	"tern.test"
 #define OUTMAX	(BOUNCE_OUT_MAX)
 #define FULLHDR	"Content-Description: Undelivered Message\n" \
@@ -689,33 +692,542 @@ test_record(void)
 	    "bounce_read refuses a symlink");
 }
 
-/* Remove the bounce files and the two directories. */
+struct scase {
+	const char	*text;
+	bool		 split;
+	const char	*mta;
+	const char	*rest;
+	const char	*name;
+};
+
+static const struct scase scases[] = {
+	{ "mx.example.net [192.0.2.1]: 550 5.1.1 no", true, "mx.example.net",
+	    "550 5.1.1 no", "host name and IPv4" },
+	{ "mx.example.net [2001:db8::25]: 451 4.3.0 later", true,
+	    "mx.example.net", "451 4.3.0 later", "IPv6 literal in brackets" },
+	{ "mx.example.net [::ffff:192.0.2.1]: 550 x", true, "mx.example.net",
+	    "550 x", "IPv4-mapped IPv6 in brackets" },
+	{ "127.0.0.2 [127.0.0.2]: 550 x", true, "[127.0.0.2]", "550 x",
+	    "an IPv4 host becomes an address literal" },
+	{ "::1 [::1]: 550 x", true, "[IPv6:::1]", "550 x",
+	    "an IPv6 host becomes an IPv6 literal" },
+	{ "mx [192.0.2.1]: connection refused", true, "mx",
+	    "connection refused", "rest that is no SMTP reply" },
+	{ "mx [192.0.2.1]: ", true, "mx", "", "empty rest" },
+	{ "mx [192.0.2.1]: 550 a [192.0.2.2]: b", true, "mx",
+	    "550 a [192.0.2.2]: b", "split at the first \"]: \"" },
+	{ "mx_1.Example-2.net [192.0.2.1]: x", true, "mx_1.Example-2.net",
+	    "x", "underscore, digits and case kept" },
+	{ "mx.example.net [192.0.2.1] 550 no", false, "", NULL,
+	    "missing \"]: \"" },
+	{ "mx.example.net 192.0.2.1]: 550 no", false, "", NULL,
+	    "missing \" [\"" },
+	{ " [192.0.2.1]: 550 no", false, "", NULL, "empty host" },
+	{ "mx [] : 550", false, "", NULL, "empty address" },
+	{ "mx []: 550", false, "", NULL, "empty brackets" },
+	{ "mx [not.an.ip]: 550", false, "", NULL, "no address in brackets" },
+	{ "mx [fe80::1%eth0]: 550", false, "", NULL, "a zone is no address" },
+	{ "mx [192.0.2.1 x]: 550", false, "", NULL, "junk in brackets" },
+	{ "message expired: mx [192.0.2.1]: 451 x", false, "", NULL,
+	    "a prefix with blanks is no host" },
+	{ "-mx.example [192.0.2.1]: x", false, "", NULL,
+	    "label starts with -" },
+	{ "mx-.example [192.0.2.1]: x", false, "", NULL, "label ends with -" },
+	{ "mx..example [192.0.2.1]: x", false, "", NULL, "empty label" },
+	{ ".mx.example [192.0.2.1]: x", false, "", NULL, "leading dot" },
+	{ "mx.example. [192.0.2.1]: x", false, "", NULL, "trailing dot" },
+	{ "m\x01x [192.0.2.1]: x", false, "", NULL, "control byte in host" },
+	{ "", false, "", NULL, "empty text" },
+};
+
 static void
-cleanup(const char *bdir)
+test_split(void)
+{
+	char mta[BOUNCE_MTA_MAX + 1], text[600], small[4];
+	const char *rest;
+	size_t i;
+	bool r;
+
+	for (i = 0; i < sizeof(scases) / sizeof(scases[0]); i++) {
+		r = bounce_split_remote(scases[i].text, mta, sizeof(mta),
+		    &rest);
+		tap_ok(r == scases[i].split, "split: %s: %s", scases[i].name,
+		    r ? "split" : "not split");
+		tap_is_str(mta, scases[i].mta, "split: %s: mta",
+		    scases[i].name);
+		tap_is_str(rest, scases[i].rest ? scases[i].rest :
+		    scases[i].text, "split: %s: rest", scases[i].name);
+	}
+	tap_ok(!bounce_split_remote(NULL, mta, sizeof(mta), &rest) &&
+	    rest == NULL && mta[0] == '\0', "split: NULL text is not split");
+
+	/* 4 labels of 63 and one of 1: 253 characters, the most. */
+	memset(text, 'a', sizeof(text));
+	text[63] = text[127] = text[191] = text[255] = '.';
+	(void)strlcpy(text + 253, " [192.0.2.1]: 550 x", sizeof(text) - 253);
+	tap_ok(bounce_split_remote(text, mta, sizeof(mta), &rest) &&
+	    strlen(mta) == 253 && strcmp(rest, "550 x") == 0,
+	    "split: a host of 253 characters is taken");
+	tap_ok(!bounce_split_remote(text, small, sizeof(small), &rest) &&
+	    small[0] == '\0' && rest == text,
+	    "split: an mta buffer too small is no split");
+	memset(text, 'a', sizeof(text));
+	text[63] = text[127] = text[191] = text[255] = '.';
+	(void)strlcpy(text + 254, " [192.0.2.1]: 550 x", sizeof(text) - 254);
+	tap_ok(!bounce_split_remote(text, mta, sizeof(mta), &rest),
+	    "split: an overlong host (254) is not taken");
+	memset(text, 'a', sizeof(text));
+	(void)strlcpy(text + 64, " [192.0.2.1]: 550 x", sizeof(text) - 64);
+	tap_ok(!bounce_split_remote(text, mta, sizeof(mta), &rest),
+	    "split: a label of 64 characters is not taken");
+	memset(text, 'a', sizeof(text));
+	(void)strlcpy(text + 63, " [192.0.2.1]: 550 x", sizeof(text) - 63);
+	tap_ok(bounce_split_remote(text, mta, sizeof(mta), &rest),
+	    "split: a label of 63 characters is taken");
+	memset(text, '1', sizeof(text));
+	memcpy(text, "mx [", 4);
+	(void)strlcpy(text + 300, "]: 550 x", sizeof(text) - 300);
+	tap_ok(!bounce_split_remote(text, mta, sizeof(mta), &rest),
+	    "split: an overlong address is not taken");
+}
+
+static void
+test_remote_dsn(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[3];
+	struct bounce_rcpt f[3], *r;
+	struct buf out;
+	char p[8192], id[QID_LEN + 1];
+	size_t n;
+
+	env_init(&env, rc, 3);
+	rc[0].addr = "a@example.net";
+	rc[1].addr = "b@example.net";
+	rc[2].addr = "c@example.net";
+	f[0] = fail(0, "5.1.1",
+	    "mx.example.net [192.0.2.1]: 550 5.1.1 <a@example.net>: no");
+	f[1] = fail(1, "4.4.7", "message expired: mx.example.net "
+	    "[192.0.2.1]: 451 4.3.0 later");
+	f[2] = fail(2, "5.4.4", "mx.example.net [2001:db8::25]: "
+	    "connection dropped");
+	buf_init(&out, OUTMAX);
+	tap_is_int(build(&env, f, 3, msg_plain, sizeof(msg_plain) - 1,
+	    &out), 0, "bounce_build with remote texts succeeds");
+	dump("remote", &out);
+	part(out.data, 1, p, sizeof(p));
+	tap_ok(has(p, "Final-Recipient: rfc822; a@example.net\n"
+	    "Action: failed\nStatus: 5.1.1\n"
+	    "Remote-MTA: dns; mx.example.net\n"
+	    "Diagnostic-Code: smtp; 550 5.1.1 <a@example.net>: no\n"
+	    "Last-Attempt-Date: "),
+	    "remote reply: Remote-MTA, then Diagnostic-Code: smtp; reply");
+	tap_ok(has(p, "Status: 4.4.7\nDiagnostic-Code: X-tern; message "
+	    "expired: mx.example.net [192.0.2.1]: 451 4.3.0 later\n"),
+	    "a text with a prefix stays whole, X-tern");
+	tap_ok(has(p, "Status: 5.4.4\nRemote-MTA: dns; mx.example.net\n"
+	    "Diagnostic-Code: X-tern; connection dropped\n"),
+	    "remote text without a reply: Remote-MTA and X-tern");
+	tap_is_int((long long)count(p, "Remote-MTA:"), 2,
+	    "Remote-MTA only where the text names one");
+	part(out.data, 0, p, sizeof(p));
+	tap_ok(has(p, "<a@example.net>: mx.example.net [192.0.2.1]: 550 "
+	    "5.1.1 <a@example.net>: no\n"),
+	    "human part shows the whole text");
+
+	/* Records read back get their type from the reply. */
+	qid_new(id);
+	(void)bounce_record(tmp, id, 0, "5.1.1", f[0].text);
+	tap_ok(bounce_read(tmp, id, 3, &r, &n) == 1 && n == 1 &&
+	    strcmp(r[0].diag_type, "smtp") == 0,
+	    "bounce_read: a remote reply's type is smtp");
+	free(r);
+	buf_free(&out);
+}
+
+static void
+test_notes(void)
+{
+	char id[QID_LEN + 1], path[PATH_MAX + 64];
+	struct bounce_rcpt *r;
+	size_t n;
+	bool warned = true;
+	int fd;
+
+	qid_new(id);
+	(void)snprintf(path, sizeof(path), "%s/bounce/%s", tmp, id);
+	tap_is_int(bounce_warned(tmp, id), 0, "no file: not warned");
+	tap_ok(bounce_read_notes(tmp, id, 4, &r, &n, &warned) == 0 &&
+	    r == NULL && n == 0 && !warned, "no file: no notes, not warned");
+	errno = 0;
+	tap_ok(bounce_note(tmp, id, 0, "5.1.1", "x") == -1 && errno == EINVAL,
+	    "a note must be 4.y.z");
+	tap_ok(bounce_note(tmp, "../x", 0, "4.1.1", "x") == -1 &&
+	    errno == EINVAL, "a note needs a queue id");
+	tap_is_int(bounce_note(tmp, id, 1, "4.2.0", "first"), 0,
+	    "bounce_note appends");
+	tap_is_int(bounce_record(tmp, id, 2, "5.1.1", "failed"), 0,
+	    "a failure after a note");
+	tap_is_int(bounce_note(tmp, id, 1, "4.3.0", "second\x01"), 0,
+	    "a second note of the same recipient");
+	tap_is_int(bounce_note(tmp, id, 3, "4.4.1", NULL), 0,
+	    "a note without a text");
+	tap_is_int(bounce_note(tmp, id, 9, "4.4.1", "out of range"), 0,
+	    "a note past nrcpt");
+	tap_ok(bounce_read_notes(tmp, id, 4, &r, &n, &warned) == 1 &&
+	    n == 2 && !warned, "bounce_read_notes: two recipients");
+	if (n == 2) {
+		tap_ok(r[0].index == 1 && strcmp(r[0].status, "4.3.0") == 0 &&
+		    strcmp(r[0].text, "second?") == 0,
+		    "the last note wins, cleaned");
+		tap_ok(r[1].index == 3 && r[1].text[0] == '\0',
+		    "an empty note text");
+	}
+	free(r);
+	tap_ok(bounce_read(tmp, id, 4, &r, &n) == 1 && n == 1 &&
+	    r[0].index == 2, "bounce_read skips notes");
+	free(r);
+
+	tap_is_int(bounce_mark_warned(tmp, id, true, NOW), 0,
+	    "bounce_mark_warned sent");
+	tap_is_int(bounce_warned(tmp, id), 1, "warned after the mark");
+	tap_is_int(bounce_record(tmp, id, 0, "5.1.2", "after mark"), 0,
+	    "a failure after the mark");
+	tap_ok(bounce_read(tmp, id, 4, &r, &n) == 1 && n == 2 &&
+	    r[0].index == 0 && r[1].index == 2,
+	    "bounce_read skips the mark, keeps records around it");
+	free(r);
+	tap_ok(bounce_read_notes(tmp, id, 4, &r, &n, &warned) == 1 &&
+	    n == 2 && warned, "bounce_read_notes says warned");
+	free(r);
+	tap_is_int(bounce_mark_warned(tmp, id, false, NOW), 0,
+	    "bounce_mark_warned unsent");
+	tap_is_int(bounce_warned(tmp, id), 0, "the last mark counts: unsent");
+	tap_is_int(bounce_mark_warned(tmp, id, true, NOW), 0,
+	    "marked sent again");
+	tap_is_int(bounce_warned(tmp, id), 1, "the last mark counts: sent");
+
+	/* A torn mark is cut off; the earlier mark still counts. */
+	fd = open(path, O_WRONLY | O_APPEND);
+	(void)write(fd, "W\0uns", 5);
+	close(fd);
+	tap_is_int(bounce_warned(tmp, id), 1, "a torn mark does not count");
+	tap_is_int(bounce_note(tmp, id, 0, "4.0.0", "after torn"), 0,
+	    "a note after a torn mark");
+	tap_ok(bounce_read_notes(tmp, id, 4, &r, &n, &warned) == 1 &&
+	    n == 3 && r[0].index == 0 && warned,
+	    "the torn mark was cut, the note is whole");
+	free(r);
+
+	/* A full file takes no more notes, but failures still. */
+	qid_new(id);
+	(void)snprintf(path, sizeof(path), "%s/bounce/%s", tmp, id);
+	tap_is_int(bounce_note(tmp, id, 0, "4.0.0", "early"), 0,
+	    "a note in a new file");
+	fd = open(path, O_WRONLY);
+	tap_ok(fd != -1 && ftruncate(fd, BOUNCE_NOTES_MAX) == 0,
+	    "the file grows to BOUNCE_NOTES_MAX");
+	if (fd != -1)
+		close(fd);
+	tap_is_int(bounce_note(tmp, id, 0, "4.0.0", "late"), 0,
+	    "a note to a full file: 0");
+	tap_is_int(bounce_record(tmp, id, 1, "5.1.1", "fail"), 0,
+	    "a failure to a full file is appended");
+	tap_ok(bounce_read_notes(tmp, id, 4, &r, &n, &warned) == 1 &&
+	    n == 1 && strcmp(r[0].text, "early") == 0,
+	    "the late note was not added");
+	free(r);
+	tap_ok(bounce_read(tmp, id, 4, &r, &n) == 1 && n == 1 &&
+	    r[0].index == 1, "the failure is there");
+	free(r);
+	(void)unlink(path);
+}
+
+static void
+test_delay(void)
+{
+	struct spool_env env;
+	struct spool_rcpt rc[8];
+	struct bounce_rcpt f[3];
+	struct buf out;
+	char p[8192], want[256];
+
+	env_init(&env, rc, 8);
+	env.ret = "FULL";
+	env.envid = "ENV-7";
+	rc[0].addr = "t@x", rc[0].state = SPOOL_TODO;
+	rc[1].addr = "p@x", rc[1].state = SPOOL_BUSY,
+	    rc[1].notify = "DELAY";
+	rc[2].addr = "done@x", rc[2].state = SPOOL_DONE;
+	rc[3].addr = "failed@x", rc[3].state = SPOOL_FAILED;
+	rc[4].addr = "never@x", rc[4].state = SPOOL_TODO,
+	    rc[4].notify = "NEVER";
+	rc[5].addr = "fail@x", rc[5].state = SPOOL_TODO,
+	    rc[5].notify = "SUCCESS,FAILURE";
+	rc[6].addr = "sd@x", rc[6].state = SPOOL_TODO,
+	    rc[6].notify = "success,delay", rc[6].orcpt = "rfc822;SD@x";
+	rc[7].addr = "bad@x", rc[7].state = SPOOL_TODO;
+	f[0] = fail(0, "4.2.0", "mx.x [192.0.2.7]: 451 4.2.0 greylisted");
+	f[1] = fail(4, "4.0.0", "never shown");
+	f[2] = fail(7, "5.1.1", "not a temporary status");
+	buf_init(&out, OUTMAX);
+	tap_is_int(bounce_build_delay(&env, f, 3, msgfd(msg_plain,
+	    sizeof(msg_plain) - 1), ME, "s@y", NOW, UNTIL, &out), 0,
+	    "bounce_build_delay succeeds");
+	dump("delay", &out);
+	tap_ok(has(out.data, "\nSubject: Delayed Mail (still being "
+	    "retried)\n"), "Subject says delayed");
+	(void)snprintf(want, sizeof(want), "\nMessage-ID: <%s.delay@"
+	    "tern.test>\n", env.id);
+	tap_ok(has(out.data, want), "Message-ID is <id.delay@me>");
+	tap_ok(has(out.data, "\nTo: <s@y>\n") && has(out.data,
+	    "report-type=delivery-status"), "To and report type");
+	part(out.data, 1, p, sizeof(p));
+	tap_ok(has(p, "Original-Envelope-Id: ENV-7\n"), "ENVID is kept");
+	tap_ok(has(p, "\n\nFinal-Recipient: rfc822; t@x\nAction: delayed\n"
+	    "Status: 4.2.0\nRemote-MTA: dns; mx.x\n"
+	    "Diagnostic-Code: smtp; 451 4.2.0 greylisted\n"
+	    "Last-Attempt-Date: Thu, 26 Nov 2026 08:30:05 +0000\n"
+	    "Will-Retry-Until: Tue, 1 Dec 2026 07:00:00 +0000\n"),
+	    "a noted recipient: delayed, its status and diagnostic, "
+	    "Will-Retry-Until");
+	tap_ok(has(p, "\n\nFinal-Recipient: rfc822; p@x\nAction: delayed\n"
+	    "Status: 4.0.0\nDiagnostic-Code: X-tern; still trying\n"),
+	    "P without a note, NOTIFY=DELAY: 4.0.0 still trying");
+	tap_ok(has(p, "Original-Recipient: rfc822;SD@x\n"
+	    "Final-Recipient: rfc822; sd@x\n"),
+	    "NOTIFY naming DELAY in lower case, with ORCPT");
+	tap_ok(has(p, "Final-Recipient: rfc822; bad@x\nAction: delayed\n"
+	    "Status: 4.0.0\nDiagnostic-Code: X-tern; still trying\n"),
+	    "a note that is not 4.y.z is not used");
+	tap_ok(!has(out.data, "done@x") && !has(out.data, "failed@x"),
+	    "delivered and failed recipients are left out");
+	tap_ok(!has(out.data, "never@x") && !has(out.data, "never shown") &&
+	    !has(out.data, "fail@x"),
+	    "NOTIFY=NEVER and NOTIFY without DELAY are left out");
+	tap_is_int((long long)count(p, "Action: delayed\n"), 4,
+	    "four recipients are delayed");
+	tap_ok(!has(out.data, "Action: failed"), "nothing failed");
+	part(out.data, 0, p, sizeof(p));
+	tap_ok(has(p, "WARNING ONLY") && has(p, "for 1 hours") == false &&
+	    has(p, "for 90 minutes") && has(p, "until Tue, 1 Dec 2026 "
+	    "07:00:00 +0000"), "human part: a warning, the age and the end");
+	tap_ok(has(p, "<t@x>: mx.x [192.0.2.7]: 451 4.2.0 greylisted\n"
+	    "    (4.2.0: there is a problem with the recipient's mailbox)") &&
+	    has(p, "<p@x>: still trying\n    (4.0.0: not delivered yet)\n"),
+	    "human part: each recipient and why");
+	part(out.data, 2, p, sizeof(p));
+	tap_ok(starts(p, "Content-Description: Message Headers\n"
+	    "Content-Type: text/rfc822-headers\n\nReceived: from x") &&
+	    !has(p, "BODYMARK"), "only headers, even with RET=FULL");
+	tap_ok(seven_bit(&out), "delay report is 7-bit");
+
+	/* Nobody to warn. */
+	rc[0].notify = rc[1].notify = rc[7].notify = "FAILURE";
+	rc[6].notify = "NEVER";
+	tap_is_int(bounce_build_delay(&env, f, 3, -1, ME, "s@y", NOW, UNTIL,
+	    &out), 0, "nobody to warn: success");
+	tap_is_int((long long)out.len, 0, "nobody to warn: empty output");
+	buf_free(&out);
+}
+
+/* Send our stderr (tern-send's log) to path; returns the old one. */
+static int
+log_to(const char *path)
+{
+	int fd, saved = dup(2);
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != -1) {
+		(void)dup2(fd, 2);
+		close(fd);
+	}
+	return saved;
+}
+
+static void
+log_done(int saved)
+{
+	if (saved != -1) {
+		(void)dup2(saved, 2);
+		close(saved);
+	}
+}
+
+/* A tern-queue stand-in: keeps what it is given, says a queue id. */
+static void
+fake_queue(const char *path, int code)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(f, "#!/bin/sh\ncat > \"$0.msg\"\ncat 0<&1 > \"$0.env\"\n"
+	    "echo $(( $(cat \"$0.n\" 2>/dev/null || echo 0) + 1 )) > "
+	    "\"$0.n\"\necho 'tern-queue: info: 1lgfnc4rsi7lhvrm queued' "
+	    ">&2\nexit %d\n", code);
+	fclose(f);
+	(void)chmod(path, 0700);
+}
+
+static long
+slurp_num(const char *path)
+{
+	char b[32] = "";
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	if (fgets(b, sizeof(b), f) == NULL)
+		b[0] = '\0';
+	fclose(f);
+	return strtol(b, NULL, 10);
+}
+
+static bool
+file_has(const char *path, const char *needle, size_t nlen)
+{
+	static char b[65536];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	n = fread(b, 1, sizeof(b) - 1, f);
+	fclose(f);
+	return memmem(b, n, needle, nlen) != NULL;
+}
+
+static void
+test_delay_warn(void)
+{
+	static struct send_state st;
+	struct send_msg m;
+	struct spool_env env;
+	struct spool_rcpt rc[2];
+	char good[PATH_MAX + 32], bad[PATH_MAX + 32], p[PATH_MAX + 64];
+	char cnt[PATH_MAX + 64], logpath[PATH_MAX + 32], want[128];
+	struct bounce_rcpt *r;
+	size_t n;
+	bool warned;
+	int fd, saved;
+
+	(void)snprintf(logpath, sizeof(logpath), "%s/log", tmp);
+	saved = log_to(logpath);
+	(void)snprintf(good, sizeof(good), "%s/queue-ok", tmp);
+	(void)snprintf(bad, sizeof(bad), "%s/queue-fail", tmp);
+	(void)snprintf(cnt, sizeof(cnt), "%s.n", good);
+	fake_queue(good, 0);
+	fake_queue(bad, 111);
+	memset(&st, 0, sizeof(st));
+	(void)strlcpy(st.cfg.me, ME, sizeof(st.cfg.me));
+	st.cfg.lifetime = 432000;
+	st.cfg.delaywarning = 0;
+	st.spool = tmp;
+	st.queue_prog = good;
+	env_init(&env, rc, 2);
+	rc[0].addr = "t@x", rc[0].state = SPOOL_TODO;
+	rc[1].addr = "d@x", rc[1].state = SPOOL_DONE;
+	memset(&m, 0, sizeof(m));
+	(void)strlcpy(m.id, env.id, sizeof(m.id));
+	(void)snprintf(p, sizeof(p), "%s/mess/%s", tmp, env.id);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	(void)write(fd, msg_plain, sizeof(msg_plain) - 1);
+	close(fd);
+
+	tap_is_int(send_delay_warn(&st, &m, &env, NOW), 0,
+	    "delaywarning 0: nothing");
+	st.cfg.delaywarning = NOW - ARRIVAL + 1;
+	tap_is_int(send_delay_warn(&st, &m, &env, NOW), 0,
+	    "younger than delaywarning: nothing");
+	st.cfg.delaywarning = NOW - ARRIVAL;
+	env.sender = "";
+	tap_is_int(send_delay_warn(&st, &m, &env, NOW), 0,
+	    "null sender: nothing");
+	env.sender = "#@[]";
+	tap_is_int(send_delay_warn(&st, &m, &env, NOW), 0,
+	    "double-bounce sender: nothing");
+	env.sender = "a@example.org";
+	rc[0].notify = "FAILURE";
+	tap_is_int(send_delay_warn(&st, &m, &env, NOW), 0,
+	    "NOTIFY=FAILURE only: nothing");
+	rc[0].notify = NULL;
+	tap_is_int(slurp_num(cnt), 0, "... and nothing was injected");
+	tap_is_int(bounce_warned(tmp, env.id), 0, "... and no mark");
+
+	send_delay_note(&st, &m, 0, "4.7.1",
+	    "mx.x [192.0.2.9]: 450 4.7.1 try again");
+	st.queue_prog = bad;
+	tap_is_int(send_delay_warn(&st, &m, &env, NOW), -1,
+	    "tern-queue fails: -1");
+	tap_is_int(bounce_warned(tmp, env.id), 0, "... and the mark is undone");
+	st.queue_prog = good;
+	tap_is_int(send_delay_warn(&st, &m, &env, NOW), 1, "due: sent");
+	tap_is_int(slurp_num(cnt), 1, "one injection");
+	tap_is_int(bounce_warned(tmp, env.id), 1, "the mark is there");
+	(void)snprintf(p, sizeof(p), "%s.env", good);
+	tap_ok(file_has(p, "F\0Ta@example.org\0\0", 18),
+	    "envelope: from <> to the sender");
+	(void)snprintf(p, sizeof(p), "%s.msg", good);
+	tap_ok(file_has(p, "Action: delayed\nStatus: 4.7.1\n"
+	    "Remote-MTA: dns; mx.x\nDiagnostic-Code: smtp; 450 4.7.1 try "
+	    "again\n", 84), "the report has the noted failure");
+	tap_ok(!file_has(p, "d@x", 3), "not the delivered recipient");
+	tap_is_int(send_delay_warn(&st, &m, &env, NOW + 3600), 0,
+	    "a second time: nothing");
+	tap_is_int(slurp_num(cnt), 1, "at most one warning per message");
+	tap_ok(bounce_read(tmp, env.id, 2, &r, &n) == 1 && n == 0,
+	    "marks and notes are no failure records");
+	free(r);
+	st.cfg.delaywarning = 0;
+	send_delay_note(&st, &m, 1, "4.0.0", "off");
+	tap_ok(bounce_read_notes(tmp, env.id, 2, &r, &n, &warned) == 1 &&
+	    n == 1 && r[0].index == 0, "no note when delay warnings are off");
+	free(r);
+	st.cfg.delaywarning = 1;
+	send_delay_note(&st, &m, 1, "5.1.1", "odd status");
+	tap_ok(bounce_read_notes(tmp, env.id, 2, &r, &n, &warned) == 1 &&
+	    n == 2 && strcmp(r[1].status, "4.0.0") == 0 &&
+	    strcmp(r[1].text, "odd status") == 0,
+	    "a note with a status that is not 4.y.z becomes 4.0.0");
+	free(r);
+	(void)snprintf(p, sizeof(p), "%s/mess/%s", tmp, env.id);
+	(void)unlink(p);
+	log_done(saved);
+	(void)snprintf(want, sizeof(want), "info: %s delay 1lgfnc4rsi7lhvrm "
+	    "to=<a@example.org>\n", env.id);
+	tap_ok(file_has(logpath, want, strlen(want)),
+	    "log: <id> delay <newid> to=<sender>");
+	(void)unlink(logpath);
+}
+
+/* Remove the files of dir (not its subdirectories), then dir. */
+static void
+cleanup(const char *dir)
 {
 	char path[PATH_MAX * 2];
 	struct dirent *de;
 	DIR *d;
 
-	if ((d = opendir(bdir)) != NULL) {
+	if ((d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			(void)snprintf(path, sizeof(path), "%s/%s", bdir,
+			(void)snprintf(path, sizeof(path), "%s/%s", dir,
 			    de->d_name);
 			(void)unlink(path);
 		}
 		closedir(d);
 	}
-	(void)rmdir(bdir);
-	(void)rmdir(tmp);
+	(void)rmdir(dir);
 }
 
 int
 main(void)
 {
 	const char *t = getenv("TMPDIR");
-	char bdir[PATH_MAX + 16];
+	char bdir[PATH_MAX + 16], mdir[PATH_MAX + 16];
 
 	setenv("TZ", "UTC", 1);
 	tzset();
@@ -727,6 +1239,8 @@ main(void)
 	}
 	(void)snprintf(bdir, sizeof(bdir), "%s/bounce", tmp);
 	(void)mkdir(bdir, 0700);
+	(void)snprintf(mdir, sizeof(mdir), "%s/mess", tmp);
+	(void)mkdir(mdir, 0700);
 	test_basic();
 	test_dsn_params();
 	test_notify();
@@ -736,6 +1250,13 @@ main(void)
 	test_hostile();
 	test_diag_type();
 	test_record();
+	test_split();
+	test_remote_dsn();
+	test_notes();
+	test_delay();
+	test_delay_warn();
 	cleanup(bdir);
+	cleanup(mdir);
+	cleanup(tmp);
 	return tap_done();
 }

@@ -19,6 +19,7 @@ struct got {
 	char		status[10];
 	char		recs[512];
 	bool		implicit;
+	const void	*owner;
 };
 
 static struct got	got[NREP];
@@ -36,6 +37,7 @@ on_done(struct rsv *rsv, struct rsv_req *rq, void *arg)
 		return;
 	g = &got[ngot++];
 	g->id = rq->id;
+	g->owner = rq->owner;
 	g->letter = rq->rep.letter;
 	g->implicit = rq->rep.implicit;
 	strlcpy(g->status, rq->rep.status, sizeof(g->status));
@@ -111,6 +113,45 @@ static const struct {
 	{ 11, DNSP_TLSA, "_25._tcp.x.nx.test", 'K', "2.0.0", "" },
 };
 
+static void
+submit(struct rsv *rsv, void *owner, unsigned long id, enum dnsp_type t,
+    const char *name)
+{
+	struct dnsp_req	q;
+
+	memset(&q, 0, sizeof(q));
+	q.id = id;
+	q.type = t;
+	strlcpy(q.name, name, sizeof(q.name));
+	tap_is_int(rsv_submit(rsv, &q, owner, line_deadline(0)), 0,
+	    "owner %s: submit %lu %s", owner == NULL ? "none" : "set", id,
+	    name);
+}
+
+/* tern-resolve -F: one context, request ids per client, clients leave. */
+static void
+check_owners(struct rsv *rsv)
+{
+	static int	a, b, c;
+
+	ngot = 0;
+	submit(rsv, &a, 1, DNSP_MX, "a.test");
+	submit(rsv, &b, 1, DNSP_MX, "nullmx.test");
+	submit(rsv, &a, 2, DNSP_MX, "elsewhere.test");
+	tap_ok(rsv_busy(rsv, &a, 1) && rsv_busy(rsv, &b, 1) &&
+	    !rsv_busy(rsv, &c, 1) && !rsv_busy(rsv, &b, 2),
+	    "an id is in flight per owner, not across owners");
+	tap_is_int((long long)rsv_forget(rsv, &a), 2,
+	    "forgetting an owner cancels its two requests");
+	tap_is_int((long long)rsv_forget(rsv, &c), 0,
+	    "forgetting an owner without requests changes nothing");
+	tap_is_int((long long)rsv->nreqs, 1, "the other owner's request stays");
+	run(rsv);
+	tap_ok(ngot == 1 && got[0].owner == &b && got[0].id == 1 &&
+	    got[0].letter == 'D' && strcmp(got[0].status, "5.1.10") == 0,
+	    "only the remaining owner is answered, with its own answer");
+}
+
 static int
 setup(struct rsv *rsv)
 {
@@ -145,10 +186,10 @@ main(void)
 		q.id = cases[i].id;
 		q.type = cases[i].type;
 		strlcpy(q.name, cases[i].name, sizeof(q.name));
-		tap_is_int(rsv_submit(&rsv, &q, line_deadline(0)), 0,
+		tap_is_int(rsv_submit(&rsv, &q, NULL, line_deadline(0)), 0,
 		    "submit %s %s", dnsp_type_name(q.type), q.name);
 	}
-	tap_ok(rsv_busy(&rsv, 1) && !rsv_busy(&rsv, 10),
+	tap_ok(rsv_busy(&rsv, NULL, 1) && !rsv_busy(&rsv, NULL, 10),
 	    "lookups in flight are busy, a refused name is answered at once");
 	tap_is_int((long long)rsv.nreqs, sizeof(cases) / sizeof(cases[0]) - 1,
 	    "every other request is in flight at once");
@@ -170,6 +211,7 @@ main(void)
 	    "implicit MX is marked");
 	tap_is_int((long long)ngot, sizeof(cases) / sizeof(cases[0]),
 	    "each request answered once");
+	check_owners(&rsv);
 	rsv_free(&rsv);
 	return tap_done();
 }
