@@ -25,6 +25,30 @@ smtp_user_ok(const char *u, size_t len)
 }
 
 /*
+ * A 5xx answer that ends an AUTH exchange (cancel, bad base64, bad
+ * response): it counts as a bad command, so AUTH cannot be flooded.
+ */
+static void
+smtp_auth_refuse(struct smtpd *s, const char *reply)
+{
+	smtp_reply(s, "%s", reply);
+	smtp_bad(s);
+}
+
+/*
+ * The checkpassword interface reads at most SMTP_CP_INPUT_MAX bytes on
+ * fd 3: credentials that cannot fit with the timestamp would only make
+ * the program fail as misused (a temporary failure), so they are a bad
+ * login before any program runs.
+ */
+static bool
+smtp_cred_fits(const char *user, const char *pass)
+{
+	return strlen(user) + strlen(pass) + SMTP_CP_STAMP_MAX + 3 <=
+	    SMTP_CP_INPUT_MAX;
+}
+
+/*
  * One base64 response: the initial one (ir) or after a 334 prompt.
  * Decoded length, or -1 with the reply sent (501 for "*", bad base64).
  */
@@ -43,30 +67,35 @@ smtp_auth_resp(struct smtpd *s, const char *ir, const char *prompt,
 		if (r != 1)
 			return -1;
 		if (flags & (LINE_BARE_LF | LINE_BARE_CR | LINE_NUL)) {
-			smtp_reply(s, R_AUTH_SYNTAX);
+			smtp_auth_refuse(s, R_AUTH_SYNTAX);
 			return -1;
 		}
 		ir = line;
 	}
 	if (strcmp(ir, "*") == 0) {
-		smtp_reply(s, R_AUTH_CANCEL);
+		smtp_auth_refuse(s, R_AUTH_CANCEL);
 		return -1;
 	}
 	if (strcmp(ir, "=") == 0)
 		return 0;
 	if ((n = sasl_b64_decode(ir, strlen(ir), out, outsz)) == -1)
-		smtp_reply(s, R_AUTH_B64);
+		smtp_auth_refuse(s, R_AUTH_B64);
 	return n;
 }
 
-/* Run the check and answer; too many failures end the session. */
+/*
+ * Run the check and answer; too many failures end the session.
+ * Credentials too long for the checkpassword interface fail like a
+ * wrong password.
+ */
 static void
 smtp_auth_check(struct smtpd *s, const char *user, const char *pass)
 {
 	unsigned delay;
 	int r;
 
-	r = s->ops->checkpass(s->ctx, user, pass);
+	r = smtp_cred_fits(user, pass) ? s->ops->checkpass(s->ctx, user,
+	    pass) : 1;
 	if (r == 0) {
 		s->authed = true;
 		(void)strlcpy(s->user, user, sizeof(s->user));
@@ -100,9 +129,8 @@ smtp_auth_plain(struct smtpd *s, const char *ir, char *dec, size_t decsz)
 	if ((n = smtp_auth_resp(s, ir, "", dec, decsz)) == -1)
 		return;
 	if (sasl_plain_split(dec, (size_t)n, &user, &pass) == -1 ||
-	    !smtp_user_ok(user, strlen(user)) ||
-	    strlen(pass) > SMTP_PASS_MAX) {
-		smtp_reply(s, R_AUTH_SYNTAX);
+	    !smtp_user_ok(user, strlen(user))) {
+		smtp_auth_refuse(s, R_AUTH_SYNTAX);
 		return;
 	}
 	smtp_auth_check(s, user, pass);
@@ -117,14 +145,14 @@ smtp_auth_login(struct smtpd *s, const char *ir, char *dec, size_t decsz)
 	if ((n = smtp_auth_resp(s, ir, R_LOGIN_USER, dec, decsz)) == -1)
 		return;
 	if (!smtp_user_ok(dec, (size_t)n)) {
-		smtp_reply(s, R_AUTH_SYNTAX);
+		smtp_auth_refuse(s, R_AUTH_SYNTAX);
 		return;
 	}
 	memcpy(user, dec, (size_t)n + 1);
 	if ((n = smtp_auth_resp(s, NULL, R_LOGIN_PASS, dec, decsz)) == -1)
 		return;
-	if (memchr(dec, '\0', (size_t)n) != NULL || n > SMTP_PASS_MAX) {
-		smtp_reply(s, R_AUTH_SYNTAX);
+	if (memchr(dec, '\0', (size_t)n) != NULL) {
+		smtp_auth_refuse(s, R_AUTH_SYNTAX);
 		return;
 	}
 	smtp_auth_check(s, user, dec);

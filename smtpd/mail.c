@@ -167,6 +167,7 @@ smtp_cmd_mail(struct smtpd *s, char *arg)
 		return;
 	}
 	smtp_txn_reset(s);
+	smtp_bad(s);
 }
 
 /* NOTIFY: NEVER, or a list of SUCCESS, FAILURE, DELAY (RFC 3461 4.1). */
@@ -209,7 +210,11 @@ smtp_orcpt_valid(const char *v)
 	return smtp_xtext_valid(semi + 1);
 }
 
-/* A local part with %, ! or @ is a relay trick unless the user exists. */
+/*
+ * A local part with %, ! or (quoted) @ asks the next hop to route the
+ * mail further: a relay trick, unless such a local user exists or the
+ * client may relay anyway.
+ */
 static bool
 smtp_local_tricky(const char *canon)
 {
@@ -228,7 +233,13 @@ smtp_is_postmaster(const char *canon)
 	    strncasecmp(canon, "postmaster", 10) == 0;
 }
 
-/* May this recipient be accepted?  0, or -1 with a reply sent. */
+/*
+ * May this recipient be accepted?  0, or -1 with a reply sent.  A 5xx
+ * counts as a bad command (address harvesting, relay probing); a 451
+ * is our fault and does not.  The relay domain's MX would act on a
+ * routing trick (allow_untrusted_routing in Postfix), so only a trusted
+ * client may use one there.
+ */
 static int
 smtp_rcpt_policy(struct smtpd *s, const char *canon)
 {
@@ -242,19 +253,24 @@ smtp_rcpt_policy(struct smtpd *s, const char *canon)
 			return 0;
 		if ((r = s->ops->rcpt_exists(s->ctx, canon)) == 1)
 			return 0;
-		if (r == -1)
+		if (r == -1) {
 			smtp_reply(s, R_RCPT_TEMP);
-		else if (smtp_local_tricky(canon))
+			return -1;
+		}
+		if (smtp_local_tricky(canon))
 			smtp_reply(s, R_RELAY, canon);
 		else
 			smtp_reply(s, R_NO_USER, canon);
+		smtp_bad(s);
 		return -1;
 	}
-	if (smtp_domain_relay(s->cfg, dom) || s->authed ||
-	    smtp_net_match(s->cfg->relayclients, s->cfg->nrelayclients,
-	    s->remote_ip))
+	if (s->authed || smtp_net_match(s->cfg->relayclients,
+	    s->cfg->nrelayclients, s->remote_ip))
+		return 0;
+	if (smtp_domain_relay(s->cfg, dom) && !smtp_local_tricky(canon))
 		return 0;
 	smtp_reply(s, R_RELAY, canon);
+	smtp_bad(s);
 	return -1;
 }
 
@@ -298,6 +314,7 @@ smtp_cmd_rcpt(struct smtpd *s, char *arg)
 		return;
 	if (addr_is_utf8(canon) && !s->smtputf8) {
 		smtp_reply(s, R_UTF8_ADDR);
+		smtp_bad(s);
 		return;
 	}
 	if (smtp_rcpt_policy(s, canon) == -1)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtpd.h"
 #include "replies.h"
@@ -127,7 +128,12 @@ smtpd_free(struct smtpd *s)
 	buf_free(&s->msg.out);
 }
 
-/* One more error; too many ends the session (RFC 5321 4.3.2 leaves it). */
+/*
+ * One more error; too many ends the session (RFC 5321 4.3.2 leaves it).
+ * Rejected recipients and AUTH exchanges count too, or a client could
+ * harvest addresses or flood AUTH for ever (Postfix's
+ * smtpd_hard_error_limit counts the same way).
+ */
 void
 smtp_bad(struct smtpd *s)
 {
@@ -155,11 +161,36 @@ smtp_bad_state(struct smtpd *s, const struct smtp_cmd *c)
 	smtp_bad(s);
 }
 
-/* Find the command and run it; line holds no CR, LF or NUL. */
+/*
+ * Junk: NOOP, RSET, VRFY, HELP, and EHLO/HELO past the few a session
+ * needs (before and after STARTTLS, after AUTH).  True when the limit
+ * is passed: 421 sent, the session ends.
+ */
+static bool
+smtp_junk(struct smtpd *s, const struct smtp_cmd *c)
+{
+	if (c->fn == cmd_ehlo || c->fn == cmd_helo) {
+		if (++s->nhelo <= SMTP_HELO_FREE)
+			return false;
+	} else if (!c->junk)
+		return false;
+	if (++s->junkcmds <= s->cfg->maxjunkcmds)
+		return false;
+	smtp_reply(s, R_TOO_MANY_JUNK, s->cfg->me);
+	s->closing = true;
+	return true;
+}
+
+/*
+ * Find the command and run it; line holds no CR, LF or NUL.  A message
+ * accepted clears the error count: the limit is on errors without mail,
+ * so a long session of an honest MTA is not cut off.
+ */
 static void
 smtp_dispatch(struct smtpd *s, char *line, size_t len)
 {
 	const struct smtp_cmd *c;
+	unsigned nmsgs = s->nmsgs;
 	size_t i, n;
 	char *arg;
 
@@ -176,12 +207,11 @@ smtp_dispatch(struct smtpd *s, char *line, size_t len)
 			smtp_bad_state(s, c);
 			return;
 		}
-		if (c->junk && ++s->junkcmds > s->cfg->maxjunkcmds) {
-			smtp_reply(s, R_TOO_MANY_JUNK, s->cfg->me);
-			s->closing = true;
+		if (smtp_junk(s, c))
 			return;
-		}
 		c->fn(s, arg);
+		if (s->nmsgs != nmsgs)
+			s->badcmds = 0;
 		return;
 	}
 	smtp_reply(s, R_UNKNOWN);
@@ -244,6 +274,21 @@ smtp_line_clean(struct smtpd *s, int flags)
 	return false;
 }
 
+/*
+ * RFC 5321 4.5.3.1.4 limits command lines to 512 bytes; RFC 4954 4 lets
+ * AUTH with an initial response be longer.  So lines are read up to the
+ * AUTH limit and every other verb is held to the RFC 5321 one here.
+ */
+static bool
+smtp_line_fits(struct smtpd *s, const char *line, size_t len)
+{
+	if (len <= SMTP_CMD_LINE_MAX || strncasecmp(line, "AUTH ", 5) == 0)
+		return true;
+	smtp_reply(s, R_LINE_LONG);
+	smtp_bad(s);
+	return false;
+}
+
 void
 smtpd_run(struct smtpd *s)
 {
@@ -253,10 +298,11 @@ smtpd_run(struct smtpd *s)
 
 	smtp_reply(s, R_GREETING, s->cfg->me);
 	while (!s->quit && !s->closing) {
-		r = smtp_read_cmd(s, SMTP_CMD_LINE_MAX, &line, &len, &flags);
+		r = smtp_read_cmd(s, SMTP_AUTH_LINE_MAX, &line, &len, &flags);
 		if (r == 0)
 			break;
-		if (r == -1 || !smtp_line_clean(s, flags))
+		if (r == -1 || !smtp_line_fits(s, line, len) ||
+		    !smtp_line_clean(s, flags))
 			continue;
 		smtp_dispatch(s, line, len);
 	}

@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "sasl.h"
 #include "buf.h"
 #include "sasl.h"
 #include "cfg.h"
@@ -23,10 +22,14 @@
  * are stored unchanged up to this, longer ones refuse the message.
  */
 #define SMTP_DATA_LINE_MAX	65536
-#define SMTP_AUTH_LINE_MAX	12288	/* RFC 4954 4 */
+/*
+ * RFC 4954 4: an AUTH command with an initial response, and each AUTH
+ * response, may be longer than SMTP_CMD_LINE_MAX (12288 as Postfix).
+ */
+#define SMTP_AUTH_LINE_MAX	12288
 #define SMTP_HELO_MAX		255	/* a domain, RFC 5321 4.5.3.1.2 */
 #define SMTP_USER_MAX		256	/* an AUTH login name */
-#define SMTP_PASS_MAX		1024	/* an AUTH password */
+#define SMTP_PASS_MAX		1024	/* an AUTH password, decoded */
 #define SMTP_ENVID_MAX		100	/* RFC 3461 4.4 */
 #define SMTP_ORCPT_MAX		500	/* RFC 3461 4.2 (xtext) */
 #define SMTP_OUT_MAX		65536	/* reply bytes before a forced flush */
@@ -42,6 +45,17 @@
 #define SMTP_T_DATA_DEF		180	/* control timeoutdata, 4.5.3.2.5 */
 #define SMTP_T_DONE_DEF		600	/* control timeoutqueue, 4.5.3.2.6 */
 #define SMTP_CHECKPASS_TIME	60	/* seconds for the checkpassword run */
+/* The checkpassword interface reads at most 512 bytes on fd 3. */
+#define SMTP_CP_INPUT_MAX	512
+/*
+ * The longest timestamp the checkpassword run is given: net.c writes
+ * "<pid.time@tern>", at most 1 + 11 + 1 + 20 + 6 bytes for an int pid
+ * and a 64-bit time.  User, password, timestamp and three NULs must fit
+ * in SMTP_CP_INPUT_MAX.
+ */
+#define SMTP_CP_STAMP_MAX	40
+/* EHLO/HELO a session may send before each more counts as junk. */
+#define SMTP_HELO_FREE		5
 
 /* Session states (bits, so a command lists where it is allowed). */
 #define ST_START	0x01	/* no EHLO/HELO yet */
@@ -140,6 +154,7 @@ struct smtpd {
 	char			 user[SMTP_USER_MAX + 1];
 	char			 remote_ip[UCSPI_IP_MAX];
 	unsigned		 badcmds, junkcmds, authfails;
+	unsigned		 nhelo;		/* EHLO/HELO so far */
 	unsigned		 nmsgs;
 
 	/* The transaction. */
@@ -187,7 +202,11 @@ void	smtp_reply(struct smtpd *, const char *fmt, ...)
 int	smtp_flush(struct smtpd *);
 /* Forget the transaction (RSET, after a message, MAIL failure). */
 void	smtp_txn_reset(struct smtpd *);
-/* Count a bad command; past maxbadcommands: 421 and the session ends. */
+/*
+ * Count a bad command (or a 5xx rejection of MAIL, RCPT or an AUTH
+ * exchange); past maxbadcommands: 421 and the session ends.  The count
+ * starts over after each accepted message.
+ */
 void	smtp_bad(struct smtpd *);
 /*
  * Read the next line of at most limit bytes for a command or an AUTH

@@ -22,6 +22,7 @@ struct fake {
 	const char	*after_tls;	/* input after STARTTLS, NULL: fail */
 	unsigned	 delays[4];	/* the AUTH failure delays asked for */
 	int		 ndelays;
+	int		 nchecks;	/* checkpass calls */
 	int		 infd;
 };
 
@@ -46,11 +47,16 @@ f_rcpt(void *ctx, const char *addr)
 static int
 f_checkpass(void *ctx, const char *user, const char *pass)
 {
-	(void)ctx;
+	struct fake *f = ctx;
+
+	f->nchecks++;
 	if (strcmp(user, "temp") == 0)
 		return -1;
-	return strcmp(user, "u@tern.test") == 0 && strcmp(pass, "pw") == 0 ?
-	    0 : 1;
+	if (strcmp(user, "u@tern.test") == 0 && strcmp(pass, "pw") == 0)
+		return 0;
+	/* a long password of 'p's also works, for the long AUTH lines */
+	return strcmp(user, "u@tern.test") == 0 && strlen(pass) > 100 &&
+	    strspn(pass, "p") == strlen(pass) ? 0 : 1;
 }
 
 static int
@@ -186,6 +192,11 @@ fake_free(struct fake *f)
 
 #define EHLO	"EHLO c.example\r\n"
 #define MAILRCPT "MAIL FROM:<a@b.example>\r\nRCPT TO:<u@tern.test>\r\n"
+#define X2(x)	x x
+#define X3(x)	x x x
+#define X4(x)	X2(X2(x))
+#define X6(x)	X3(X2(x))
+#define C550x6	"550 550 550 550 550 550"
 
 struct sess_case {
 	const char	*name;
@@ -288,6 +299,48 @@ static const struct sess_case sess_cases[] = {
 	    "220 250 555 555 555 221", NULL },
 	{ "STARTTLS failure ends the session", EHLO "STARTTLS\r\nNOOP\r\n",
 	    false, "220 250 220", NULL },
+	{ "unknown local users count as bad commands (harvest): 421",
+	    EHLO "MAIL FROM:<a@b>\r\n" X6("RCPT TO:<x@tern.test>\r\n")
+	    "RCPT TO:<u@tern.test>\r\n", false,
+	    "220 250 250 " C550x6 " 421", NULL },
+	{ "relay attempts count as bad commands: 421",
+	    EHLO "MAIL FROM:<a@b>\r\n" X6("RCPT TO:<v@remote.example>\r\n")
+	    "NOOP\r\n", false, "220 250 250 554 554 554 554 554 554 421",
+	    NULL },
+	{ "a non-ASCII RCPT without SMTPUTF8 counts as a bad command",
+	    EHLO "MAIL FROM:<a@b>\r\n"
+	    X6("RCPT TO:<\xc3\xbc@tern.test>\r\n") "NOOP\r\n", false,
+	    "220 250 250 553 553 553 553 553 553 421", NULL },
+	{ "a few unknown recipients do not end a transaction",
+	    EHLO "MAIL FROM:<a@b>\r\n" X3("RCPT TO:<x@tern.test>\r\n")
+	    "RCPT TO:<u@tern.test>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n", false,
+	    "220 250 250 550 550 550 250 354 250 221", "x\n" },
+	{ "the bad command count starts over after an accepted message",
+	    EHLO X4("FOO\r\n") MAILRCPT "DATA\r\nx\r\n.\r\n" X4("FOO\r\n")
+	    "QUIT\r\n", false,
+	    "220 250 500 500 500 500 250 250 354 250 500 500 500 500 221",
+	    "x\n" },
+	{ "EHLO and HELO beyond five a session count as junk: 421",
+	    X4(X4(EHLO)) "QUIT\r\n", false, "220 250 250 250 250 250 "
+	    "250 250 250 250 250 250 250 250 250 250 421", NULL },
+	{ "five EHLO/HELO are not junk", X3(EHLO) X2("HELO c\r\n")
+	    X4("NOOP\r\n") X4("NOOP\r\n") X2("NOOP\r\n") "QUIT\r\n",
+	    false, "220 250 250 250 250 250 250 250 250 250 250 250 250 250 "
+	    "250 250 221", NULL },
+	{ "AUTH with bad base64 counts as a bad command: 421",
+	    EHLO X6("AUTH PLAIN !!!!\r\n") "QUIT\r\n", true,
+	    "220 250 501 501 501 501 501 501 421", NULL },
+	{ "AUTH cancelled with * counts as a bad command: 421",
+	    EHLO X6("AUTH PLAIN\r\n*\r\n") "QUIT\r\n", true,
+	    "220 250 334 501 334 501 334 501 334 501 334 501 334 501 421",
+	    NULL },
+	{ "AUTH LOGIN cancelled at the password counts too",
+	    EHLO X6("AUTH LOGIN dUB0ZXJuLnRlc3Q=\r\n*\r\n") "QUIT\r\n", true,
+	    "220 250 334 501 334 501 334 501 334 501 334 501 334 501 421",
+	    NULL },
+	{ "an empty or malformed PLAIN response counts as a bad command",
+	    EHLO X3("AUTH PLAIN =\r\nAUTH PLAIN dQ==\r\n") "QUIT\r\n", true,
+	    "220 250 501 501 501 501 501 501 421", NULL },
 };
 
 static void
@@ -417,6 +470,204 @@ test_tls_ehlo(void)
 	fake_free(&f);
 }
 
+/* Base64 of in[0..len) into out (room for 4 * (len + 2) / 3 + 1). */
+static void
+b64_enc(const char *in, size_t len, char *out)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned long v;
+	unsigned char c;
+	size_t i, o = 0, k;
+
+	for (i = 0; i < len; i += 3) {
+		v = 0;
+		for (k = 0; k < 3; k++) {
+			c = i + k < len ? (unsigned char)in[i + k] : 0;
+			v = v << 8 | c;
+		}
+		for (k = 0; k < 4; k++)
+			out[o + k] = k <= len - i ? al[v >> (18 - 6 * k) & 63] :
+			    '=';
+		o += 4;
+	}
+	out[o] = '\0';
+}
+
+/* "EHLO, AUTH PLAIN <user, a password of plen 'p's>, NOOP, QUIT" */
+static char *
+auth_input(const char *verb, size_t plen, size_t pad)
+{
+	char *dec, *enc, *in;
+	size_t dlen = 13 + plen, n;
+
+	dec = malloc(dlen + 1);
+	enc = malloc(4 * (dlen + 2) / 3 + 1);
+	n = 64 + 4 * (dlen + 2) / 3 + pad;
+	in = malloc(n);
+	if (dec == NULL || enc == NULL || in == NULL)
+		abort();
+	memcpy(dec, "\0u@tern.test\0", 13);
+	memset(dec + 13, 'p', plen);
+	b64_enc(dec, dlen, enc);
+	(void)snprintf(in, n, EHLO "%s %s%*s\r\nNOOP\r\nQUIT\r\n", verb,
+	    enc, (int)pad, "");
+	free(dec);
+	free(enc);
+	return in;
+}
+
+/*
+ * RFC 4954 4: AUTH with an initial response may exceed 512 bytes; no
+ * other command may.
+ */
+static void
+test_auth_long(void)
+{
+	struct smtpd_cfg cfg;
+	struct fake f;
+	char codes[128], *in;
+
+	cfg_default(&cfg);
+	in = auth_input("AUTH PLAIN", 420, 0);	/* 580 base64 chars */
+	memset(&f, 0, sizeof(f));
+	run(&cfg, &f, in, strlen(in), true, codes, sizeof(codes));
+	tap_ok(strlen(in) > 600 && strcmp(codes, "220 250 235 250 221") == 0,
+	    "an AUTH PLAIN line of %zu bytes is read: 235 (%s)", strlen(in) -
+	    strlen(EHLO "\r\nNOOP\r\nQUIT\r\n"), codes);
+	free(in);
+	fake_free(&f);
+	in = auth_input("NOOP", 420, 0);
+	memset(&f, 0, sizeof(f));
+	run(&cfg, &f, in, strlen(in), true, codes, sizeof(codes));
+	tap_is_str(codes, "220 250 500 250 221",
+	    "any other command of that length: 500");
+	tap_ok(strstr(buf_cstr(&f.out), "500 5.5.2 Line too long") != NULL,
+	    "with 5.5.2 Line too long");
+	free(in);
+	fake_free(&f);
+	in = auth_input("AUTH PLAIN", 420, SMTP_AUTH_LINE_MAX);
+	memset(&f, 0, sizeof(f));
+	run(&cfg, &f, in, strlen(in), true, codes, sizeof(codes));
+	tap_ok(strcmp(codes, "220 250 500 250 221") == 0 && f.nchecks == 0,
+	    "an AUTH line over %d bytes: 500, nothing checked",
+	    SMTP_AUTH_LINE_MAX);
+	free(in);
+	fake_free(&f);
+}
+
+/*
+ * The checkpassword interface takes 512 bytes: what cannot fit is a bad
+ * login (535, an AUTH failure), and the program is not run for it.
+ */
+static void
+test_auth_fit(void)
+{
+	/* user 11 bytes + password + timestamp + 3 NULs */
+	size_t fit = SMTP_CP_INPUT_MAX - 3 - SMTP_CP_STAMP_MAX - 11;
+	struct smtpd_cfg cfg;
+	struct fake f;
+	char codes[128], *in;
+
+	cfg_default(&cfg);
+	in = auth_input("AUTH PLAIN", fit, 0);
+	memset(&f, 0, sizeof(f));
+	run(&cfg, &f, in, strlen(in), true, codes, sizeof(codes));
+	tap_ok(strcmp(codes, "220 250 235 250 221") == 0 && f.nchecks == 1,
+	    "a %zu-byte password fits the 512 bytes of fd 3: checked, 235",
+	    fit);
+	free(in);
+	fake_free(&f);
+	in = auth_input("AUTH PLAIN", fit + 1, 0);
+	memset(&f, 0, sizeof(f));
+	run(&cfg, &f, in, strlen(in), true, codes, sizeof(codes));
+	tap_ok(strcmp(codes, "220 250 535 250 221") == 0 && f.nchecks == 0 &&
+	    strstr(buf_cstr(&f.out), "535 5.7.8") != NULL,
+	    "one byte more: 535 5.7.8 without running checkpassword (%s)",
+	    codes);
+	free(in);
+	fake_free(&f);
+	in = auth_input("AUTH PLAIN", 600, 0);
+	memset(&f, 0, sizeof(f));
+	cfg.maxauthfail = 1;
+	run(&cfg, &f, in, strlen(in), true, codes, sizeof(codes));
+	tap_ok(strcmp(codes, "220 250 535 421") == 0 && f.nchecks == 0,
+	    "a 600-byte password is an AUTH failure: maxauthfailures 1 "
+	    "ends the session (%s)", codes);
+	free(in);
+	fake_free(&f);
+}
+
+struct trick_case {
+	const char	*rcpt;
+	const char	*plain;		/* codes for anyone */
+	const char	*trusted;	/* for a relay client */
+};
+
+static const struct trick_case trick_cases[] = {
+	{ "v@relay.test", "250", "250" },
+	{ "v%evil.example@relay.test", "554", "250" },
+	{ "evil.example!v@relay.test", "554", "250" },
+	{ "\"v@evil.example\"@relay.test", "554", "250" },
+	{ "\"v%evil.example\"@x.sub.relay.test", "554", "250" },
+	{ "\"v w\"@relay.test", "250", "250" },
+	{ "v@evil.example", "554", "250" },
+};
+
+/* One RCPT through a relay domain, from anyone or from a relay client. */
+static void
+trick_run(struct smtpd_cfg *cfg, struct smtp_net *net,
+    const struct trick_case *c)
+{
+	struct fake f;
+	char in[512], codes[128], want[64];
+	int trusted;
+
+	for (trusted = 0; trusted < 2; trusted++) {
+		cfg->relayclients = trusted ? net : NULL;
+		cfg->nrelayclients = trusted ? 1 : 0;
+		(void)snprintf(in, sizeof(in), EHLO "MAIL FROM:<a@b>\r\n"
+		    "RCPT TO:<%s>\r\nQUIT\r\n", c->rcpt);
+		(void)snprintf(want, sizeof(want), "220 250 250 %s 221",
+		    trusted ? c->trusted : c->plain);
+		memset(&f, 0, sizeof(f));
+		run(cfg, &f, in, strlen(in), false, codes, sizeof(codes));
+		tap_is_str(codes, want, "RCPT TO:<%s> from %s", c->rcpt,
+		    trusted ? "a relay client" : "anyone");
+		fake_free(&f);
+	}
+	cfg->relayclients = NULL;
+	cfg->nrelayclients = 0;
+}
+
+/* Routing tricks through a relay domain (allow_untrusted_routing=no). */
+static void
+test_relay_tricks(void)
+{
+	static const char in[] = EHLO "AUTH PLAIN AHVAdGVybi50ZXN0AHB3\r\n"
+	    "MAIL FROM:<a@b>\r\nRCPT TO:<v%evil.example@relay.test>\r\n"
+	    "QUIT\r\n";
+	char *rd[] = { (char *)"relay.test", (char *)".sub.relay.test" };
+	struct smtpd_cfg cfg;
+	struct smtp_net net;
+	struct fake f;
+	char codes[128];
+	size_t i;
+
+	cfg_default(&cfg);
+	cfg.relaydomains.items = rd;
+	cfg.relaydomains.n = 2;
+	if (smtp_net_parse("192.0.2.0/24", &net) == -1)
+		abort();
+	for (i = 0; i < sizeof(trick_cases) / sizeof(trick_cases[0]); i++)
+		trick_run(&cfg, &net, &trick_cases[i]);
+	memset(&f, 0, sizeof(f));
+	run(&cfg, &f, in, sizeof(in) - 1, true, codes, sizeof(codes));
+	tap_is_str(codes, "220 250 235 250 250 221",
+	    "an authenticated client may route through a relay domain");
+	fake_free(&f);
+}
+
 struct b64_case {
 	const char	*in;
 	long		 len;
@@ -529,6 +780,9 @@ main(void)
 	test_envelope();
 	test_tls_ehlo();
 	test_auth_delay();
+	test_auth_long();
+	test_auth_fit();
+	test_relay_tricks();
 	test_b64();
 	test_plain();
 	test_policy();
