@@ -2,7 +2,8 @@
 # devrun.sh: the dev instance behind `make run`.  A self-contained tern in
 # $TERN_HOME (default ./run): control directory, spool, a demo virtual
 # user and its Maildir; tern-send runs in the foreground.  Nothing leaves
-# the machine: remote recipients stay deferred in the queue.
+# the machine: remote recipients go to a closed loopback port and stay
+# deferred in the queue (control smtproutes, dnsresolvers).
 set -eu
 
 top=$(pwd)
@@ -65,12 +66,18 @@ fi
 # that plain clients can be tried; a real server leaves this out.
 [ -f "$ctl/authinsecure" ] || echo 1 > "$ctl/authinsecure"
 [ -f "$ctl/pop3minuid" ] || echo 1 > "$ctl/pop3minuid"
+# Nothing may leave the machine: remote mail goes to a closed loopback
+# port (it stays queued, deferred, see mailq) and DNS to a loopback
+# resolver.  Edit or remove these two files to send for real.
+[ -f "$ctl/smtproutes" ] || echo ':[127.0.0.1]:1' > "$ctl/smtproutes"
+[ -f "$ctl/dnsresolvers" ] || echo '127.0.0.1' > "$ctl/dnsresolvers"
 
 cat > "$home/env" <<EOT
 export TERN_CONTROL='$ctl'
 export TERN_SPOOL='$home/spool'
 export TERN_LIBEXEC='$top/bin'
 export TERN_QUEUEUSER='$quser'
+export TERN_REMOTEUSER='$quser'
 export PATH='$top/bin':"\$PATH"
 EOT
 . "$home/env"
