@@ -2,6 +2,8 @@
 #ifndef TERN_CHECKPASS_H
 #define TERN_CHECKPASS_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -10,6 +12,7 @@
 /* The checkpassword interface: at most 512 bytes on fd 3. */
 #define CP_INPUT_MAX		512
 #define CP_READ_TIMEOUT		10	/* seconds for all of fd 3 */
+#define CP_SLOW_DELAY		2	/* seconds per check, cp_slow_caller */
 
 /* Exit codes of the checkpassword interface. */
 #define CP_EXIT_BAD		1	/* unacceptable login */
@@ -102,5 +105,18 @@ int	cp_check(const char *dir, const struct cp_cred *c, struct vuser *v,
  * set-user-ID privilege.  0, or -1 with *why and errno.
  */
 int	cp_become(const struct vuser *v, const char **why);
+
+/*
+ * Whether this caller's checks must be slowed down: true when the
+ * program runs set-ID (setid: AT_SECURE) for a real uid other than 0
+ * and smtpd_uid (the smtpd user's uid, -1 when there is none).  Such a
+ * caller cannot read the hashes itself: without a delay the program
+ * would let it guess passwords as fast as crypt(3) runs.  Root's login
+ * fronts and tern-smtpd slow down failed logins themselves.
+ */
+bool	cp_slow_caller(bool setid, uid_t ruid, long long smtpd_uid);
+
+/* Sleep CP_SLOW_DELAY seconds in full, whatever signals arrive. */
+void	cp_slow_wait(void);
 
 #endif

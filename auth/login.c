@@ -148,3 +148,20 @@ cp_become(const struct vuser *v, const char **why)
 	}
 	return 0;
 }
+
+bool
+cp_slow_caller(bool setid, uid_t ruid, long long smtpd_uid)
+{
+	if (!setid || ruid == 0)
+		return false;
+	return smtpd_uid < 0 || (uid_t)smtpd_uid != ruid;
+}
+
+void
+cp_slow_wait(void)
+{
+	struct timespec ts = { CP_SLOW_DELAY, 0 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}

@@ -2,8 +2,11 @@
  * front: tern-pop3-login's two processes.  The parent keeps its
  * privileges and only runs the checkpassword program; the child drops
  * them and speaks the login dialogue (pop3_login_run).  They talk over
- * a SOCK_SEQPACKET pair: one credentials message from the child (with
- * the connection's fd), one verdict byte back.
+ * a SOCK_SEQPACKET pair: one credentials message from the child
+ * carrying the connection (and the tern-tlsd control socket, if any),
+ * after which the child holds neither; one verdict byte back, which
+ * returns them for the next attempt.  So while a mailbox session runs,
+ * no process of the login user holds the connection.
  */
 #ifndef TERN_POP3_FRONT_H
 #define TERN_POP3_FRONT_H
@@ -24,6 +27,7 @@
 #define FRONT_VERDICT_BAD	'F'	/* checkpassword said no (exit 1) */
 #define FRONT_VERDICT_TEMP	'T'	/* it could not tell (2, 111, ...) */
 #define FRONT_CHECK_FAIL	120	/* exit of a child that could not exec */
+#define FRONT_FDS_MAX		2	/* passed: the connection, tlsctl */
 
 /* The credentials message, header first, then user, pass, pending. */
 struct front_hdr {
@@ -54,6 +58,7 @@ struct front {
 	uid_t			 uid;		/* the login child's ids */
 	gid_t			 gid;
 	int			 tlsctl;	/* TERN_TLSCTL, -1 none */
+	int			 devnull;	/* the child's: 0/1 while away */
 	int			 sock[2];	/* [0] parent, [1] child */
 	pid_t			 child;
 };

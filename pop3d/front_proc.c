@@ -5,6 +5,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -40,11 +41,20 @@ child_starttls(void *ctx)
 {
 	struct front *f = ctx;
 	struct tlsctl_reply rep;
-	int fd = -1;
+	char esc[TLSCTL_REASON_MAX * 4];
+	int fd = -1, r;
 
-	if (tlsctl_start(f->tlsctl, line_deadline(FRONT_TLS_WAIT_MS), &fd,
-	    &rep) != 1) {
-		log_warnx("STLS failed: %s", rep.ok ? "no answer" : rep.reason);
+	/* a failure before any reply leaves rep as it was: zero it */
+	memset(&rep, 0, sizeof(rep));
+	r = tlsctl_start(f->tlsctl, line_deadline(FRONT_TLS_WAIT_MS), &fd,
+	    &rep);
+	if (r == -1) {
+		log_warn("STLS failed");
+		return -1;
+	}
+	if (r == 0) {
+		log_esc(esc, sizeof(esc), rep.reason, strlen(rep.reason));
+		log_warnx("STLS failed: tern-tlsd said NO %s", esc);
 		return -1;
 	}
 	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1) {
@@ -57,50 +67,173 @@ child_starttls(void *ctx)
 	return 0;
 }
 
-/* Send the login with fd 0 attached, wait for the verdict. */
+/* One message with nfds descriptors attached: sendmsg's result. */
+static ssize_t
+front_send(int sock, const void *data, size_t len, const int *fds,
+    size_t nfds)
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * FRONT_FDS_MAX)];
+		struct cmsghdr	align;
+	} cm;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *c;
+	ssize_t r;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = (void *)(uintptr_t)data;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (nfds > 0 && nfds <= FRONT_FDS_MAX) {
+		msg.msg_control = cm.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	while ((r = sendmsg(sock, &msg, MSG_NOSIGNAL)) == -1 && errno == EINTR)
+		;
+	return r;
+}
+
+static void
+front_close_fds(int *fds, size_t *nfds)
+{
+	while (*nfds > 0)
+		(void)close(fds[--*nfds]);
+}
+
+/* Take the descriptors of one received message, at most FRONT_FDS_MAX. */
+static void
+front_take_fds(struct msghdr *msg, int *fds, size_t *nfds)
+{
+	struct cmsghdr *c;
+	size_t i, n;
+	int fd;
+
+	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*nfds < FRONT_FDS_MAX)
+				fds[(*nfds)++] = fd;
+			else
+				(void)close(fd);
+		}
+	}
+}
+
+/*
+ * One message into buf and its descriptors (close-on-exec) into fds:
+ * its length (0 at EOF, no descriptors then), or -1 (EMSGSIZE: cut).
+ */
+static ssize_t
+front_recv(int sock, void *buf, size_t bufsz, int *fds, size_t *nfds)
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(int) * FRONT_FDS_MAX)];
+		struct cmsghdr	align;
+	} cm;
+	struct msghdr msg;
+	struct iovec iov;
+	ssize_t r;
+
+	*nfds = 0;
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = buf;
+	iov.iov_len = bufsz;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = sizeof(cm.buf);
+	while ((r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR)
+		;
+	if (r == -1)
+		return -1;
+	front_take_fds(&msg, fds, nfds);
+	if (r > 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		front_close_fds(fds, nfds);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (r == 0)
+		front_close_fds(fds, nfds);
+	return r;
+}
+
+/*
+ * The connection is with the parent now: hold no copy of it (nor of
+ * the control socket) while checkpassword and a session may run, so a
+ * parser taken over by the client cannot read or write the session.
+ */
+static void
+child_let_go(struct front *f)
+{
+	(void)dup2(f->devnull, 0);
+	(void)dup2(f->devnull, 1);
+	if (f->tlsctl != -1)
+		(void)close(f->tlsctl);
+	f->tlsctl = -1;
+}
+
+/*
+ * The parent gave them back with a verdict: 0 (*nfds 0: all taken), or
+ * -1 (none came, or no dup2; the caller closes what is left).
+ */
+static int
+child_take_back(struct front *f, int *fds, size_t *nfds)
+{
+	if (*nfds == 0)
+		return -1;
+	if (dup2(fds[0], 0) == -1 || dup2(fds[0], 1) == -1) {
+		log_warn("unable to take the connection back");
+		return -1;
+	}
+	(void)close(fds[0]);
+	f->tlsctl = *nfds > 1 ? fds[1] : -1;
+	*nfds = 0;
+	return 0;
+}
+
+/*
+ * Send the login with the connection attached, let go of it, wait for
+ * the verdict (which brings it back) or EOF (a session has run).
+ */
 static int
 child_login(void *ctx, const char *user, const char *pass,
     const char *pending, size_t pendlen, bool tls)
 {
 	struct front *f = ctx;
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} cm;
-	char msgbuf[FRONT_MSG_MAX];
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *c;
+	char msgbuf[FRONT_MSG_MAX], v;
+	int fds[FRONT_FDS_MAX] = { 0, f->tlsctl };
+	size_t nfds = f->tlsctl != -1 ? 2 : 1;
 	ssize_t len, r;
-	char v;
-	int fd = 0;
 
 	if ((len = front_msg_build(msgbuf, sizeof(msgbuf), user, pass,
 	    pending, pendlen, tls)) == -1)
 		return -1;
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = msgbuf;
-	iov.iov_len = (size_t)len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	while ((r = sendmsg(f->sock[1], &msg, MSG_NOSIGNAL)) == -1 &&
-	    errno == EINTR)
-		;
+	r = front_send(f->sock[1], msgbuf, (size_t)len, fds, nfds);
 	explicit_bzero(msgbuf, sizeof(msgbuf));
 	if (r != len)
 		return -1;
-	while ((r = recv(f->sock[1], &v, 1, 0)) == -1 && errno == EINTR)
-		;
+	child_let_go(f);
+	r = front_recv(f->sock[1], &v, 1, fds, &nfds);
 	if (r == 0)
 		return 0;	/* the parent is done: the session has run */
-	return r == 1 && v == FRONT_VERDICT_BAD ? 1 : -1;
+	if (r != 1 || child_take_back(f, fds, &nfds) == -1) {
+		front_close_fds(fds, &nfds);
+		return 0;	/* no connection any more: end quietly */
+	}
+	return v == FRONT_VERDICT_BAD ? 1 : -1;
 }
 
 /* No delay here: the parent waits before it answers a failure. */
@@ -112,12 +245,38 @@ static const struct pop3_login_ops child_ops_notls = {
 	child_output, NULL, child_login, NULL
 };
 
+/*
+ * Under inetd fd 2 is the client's socket as well (and below tern-tlsd
+ * there, the encrypted stream): the parser must not hold it either.
+ * lib/log already sends such a process's lines to syslog.
+ */
+static void
+child_stderr(struct front *f)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct stat s0, s2;
+
+	if (fstat(STDERR_FILENO, &s2) == -1 || !S_ISSOCK(s2.st_mode))
+		return;
+	if ((fstat(STDIN_FILENO, &s0) == 0 && s0.st_dev == s2.st_dev &&
+	    s0.st_ino == s2.st_ino) ||
+	    (getsockname(STDERR_FILENO, (struct sockaddr *)&ss, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)))
+		(void)dup2(f->devnull, STDERR_FILENO);
+}
+
 static void __attribute__((noreturn))
 front_child(struct front *f)
 {
 	struct pop3_login s;
 
 	(void)close(f->sock[0]);
+	if ((f->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		log_fatal("/dev/null");
+		_exit(111);
+	}
+	child_stderr(f);
 	if (f->root && priv_drop(f->uid, f->gid) == -1) {
 		log_fatal("unable to drop to user %s", f->loginuser);
 		(void)io_write_all(1, P_ERR_INTERNAL "\r\n",
@@ -160,42 +319,6 @@ front_start(struct front *f)
 }
 
 /* --- the parent ----------------------------------------------------- */
-
-/* One message from the child: its length (0 at EOF), *fd_out or -1. */
-static ssize_t
-parent_recv(struct front *f, char *buf, size_t bufsz, int *fd_out)
-{
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} cm;
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *c;
-	ssize_t r;
-
-	*fd_out = -1;
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = buf;
-	iov.iov_len = bufsz;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
-	while ((r = recvmsg(f->sock[0], &msg, MSG_CMSG_CLOEXEC)) == -1 &&
-	    errno == EINTR)
-		;
-	for (c = CMSG_FIRSTHDR(&msg); r > 0 && c != NULL;
-	    c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)) && *fd_out == -1)
-			memcpy(fd_out, CMSG_DATA(c), sizeof(int));
-	if (r > 0 && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	return r;
-}
 
 /* Put from[i] on to[i] in a child (sources may sit on targets). */
 static int
@@ -351,37 +474,55 @@ parent_failed(struct front *f, unsigned *fails)
 	return ++*fails < POP3_AUTHFAIL_MAX;
 }
 
+/*
+ * Answer the child: the verdict with its connection (and control
+ * socket) back, so that it can go on; the parent keeps no copy.
+ */
+static int
+parent_answer(struct front *f, char verdict, int *fds, size_t *nfds)
+{
+	ssize_t r;
+
+	r = front_send(f->sock[0], &verdict, 1, fds, *nfds);
+	front_close_fds(fds, nfds);
+	return r == 1 ? 0 : -1;
+}
+
+/*
+ * The connection stays with the parent (root, which parses nothing)
+ * while checkpassword and the session run: only it can give it back.
+ */
 int
 front_parent(struct front *f)
 {
-	char buf[FRONT_MSG_MAX + 1], v;
+	char buf[FRONT_MSG_MAX + 1];
 	struct front_cred c;
-	int conn, status, verdict;
+	int fds[FRONT_FDS_MAX], status, verdict;
 	unsigned fails = 0;
+	size_t nfds;
 	bool more;
 	ssize_t r;
 
 	for (;;) {
-		r = parent_recv(f, buf, sizeof(buf), &conn);
+		r = front_recv(f->sock[0], buf, sizeof(buf), fds, &nfds);
 		if (r <= 0 || front_msg_parse(buf, (size_t)r, &c) == -1 ||
-		    conn == -1) {
+		    nfds == 0) {
 			if (r != 0)
 				log_warnx("bad message from the login child");
-			if (conn != -1)
-				(void)close(conn);
+			front_close_fds(fds, &nfds);
 			break;
 		}
-		status = parent_check(f, &c, conn);
-		(void)close(conn);
+		status = parent_check(f, &c, fds[0]);
 		verdict = status == -1 ? FRONT_VERDICT_TEMP :
 		    front_verdict(status);
 		parent_log(f, &c, verdict);
 		explicit_bzero(buf, sizeof(buf));
-		if (verdict == 0)
+		if (verdict == 0) {
+			front_close_fds(fds, &nfds);
 			break;
+		}
 		more = verdict != FRONT_VERDICT_BAD || parent_failed(f, &fails);
-		v = (char)verdict;
-		if (send(f->sock[0], &v, 1, MSG_NOSIGNAL) != 1 || !more)
+		if (parent_answer(f, (char)verdict, fds, &nfds) == -1 || !more)
 			break;
 	}
 	(void)close(f->sock[0]);

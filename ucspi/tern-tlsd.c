@@ -29,6 +29,7 @@ struct tlsd {
 	bool		root;
 	uid_t		ruid, puid;	/* relay (-U) and program (-u) */
 	gid_t		rgid, pgid;
+	struct ucspi_conn conn;		/* the client, from env or socket */
 	char		peer[UCSPI_IP_MAX];
 	int		sp[2];		/* plaintext: [0] ours, [1] program's */
 	int		ctl[2];		/* control (-s): [0] ours, [1] its */
@@ -93,6 +94,34 @@ tlsd_read_start(int fd, char *buf, size_t sz)
 	return (ssize_t)len;
 }
 
+/*
+ * The program's fds 0 and 1 are our socket pair, where getpeername
+ * tells nothing: when the addresses came from the socket (inetd,
+ * systemd Accept=yes: no UCSPI variables), hand them on as tcpserver
+ * would.  Host and info names that no UCSPI server set for this
+ * connection are dropped; set by one (UCSPI_ENV), all pass unchanged.
+ */
+static int
+tlsd_ucspi_env(const struct ucspi_conn *c)
+{
+	char rport[8], lport[8];
+
+	if (c->source != UCSPI_SOCKET)
+		return 0;
+	(void)snprintf(rport, sizeof(rport), "%u", (unsigned)c->remote_port);
+	(void)snprintf(lport, sizeof(lport), "%u", (unsigned)c->local_port);
+	if (unsetenv("TCPREMOTEHOST") == -1 ||
+	    unsetenv("TCPREMOTEINFO") == -1 ||
+	    unsetenv("TCPLOCALHOST") == -1 ||
+	    setenv("PROTO", "TCP", 1) == -1 ||
+	    setenv("TCPREMOTEIP", c->remote_ip, 1) == -1 ||
+	    setenv("TCPREMOTEPORT", rport, 1) == -1 ||
+	    setenv("TCPLOCALIP", c->local_ip, 1) == -1 ||
+	    setenv("TCPLOCALPORT", lport, 1) == -1)
+		return -1;
+	return 0;
+}
+
 /* The environment the program gets for the start message buf. */
 static int
 tlsd_child_env(const struct tlsd *d, const char *buf, size_t len)
@@ -101,6 +130,8 @@ tlsd_child_env(const struct tlsd *d, const char *buf, size_t len)
 	char fdstr[16];
 	size_t used;
 
+	if (tlsd_ucspi_env(&d->conn) == -1)
+		return -1;
 	if (d->cfg.starttls) {
 		if (len != 1 || buf[0] != TLSD_START_PLAIN[0])
 			return -1;
@@ -285,7 +316,6 @@ int
 main(int argc, char **argv)
 {
 	struct tls_store st;
-	struct ucspi_conn conn;
 	char err[TLS_ERR_MAX];
 	struct tlsd d;
 	int rc;
@@ -294,9 +324,9 @@ main(int argc, char **argv)
 	log_init("tern-tlsd", false);
 	if (tlsd_std_fds() == -1)
 		return 111;
-	(void)ucspi_conn_get(&conn);
-	log_init("tern-tlsd", conn.use_syslog);
-	(void)strlcpy(d.peer, conn.remote_ip[0] ? conn.remote_ip : "-",
+	(void)ucspi_conn_get(&d.conn);
+	log_init("tern-tlsd", d.conn.use_syslog);
+	(void)strlcpy(d.peer, d.conn.remote_ip[0] ? d.conn.remote_ip : "-",
 	    sizeof(d.peer));
 	if (tls_cfg_parse(&d.cfg, argc, argv, err, sizeof(err)) == -1) {
 		log_fatalx("%s", err);

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """tern-tlsd under tern-listen: implicit TLS (1.3, 1.2 forced, 1.1
 refused, SNI exact/wildcard/default, the program's environment, bulk data
-both ways, a failed handshake, the idle timeout) and STARTTLS through the
-control socket (pipelined plaintext never reaches the program after the
+both ways, a failed handshake, the idle timeout) the client's
+addresses passed on as UCSPI variables (also under inetd, where there
+were none: tern-smtpd's Received line and relayclients) and STARTTLS
+through the control socket (pipelined plaintext never reaches the program after the
 handshake, a second request refused, smtplib and openssl s_client
 -starttls smtp, a ClientHello that arrives before the program's 'Y', a
 failed handshake answered NO, a half-close before TLS), the program's fds
@@ -19,6 +21,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -52,6 +55,9 @@ mark("peek " + peek)
 fds = sorted(int(x) for x in os.listdir("/proc/self/fd")
              if os.path.exists("/proc/self/fd/" + x))
 mark("fds " + ",".join(map(str, fds)))
+mark("ucspi " + " ".join("%s=%s" % (k, os.environ.get(k, "-")) for k in (
+    "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT",
+    "TCPREMOTEHOST")))
 mark("start uid=%d ppid=%d proto=%s cipher=%s tls=%s ctl=%s" % (
     os.getuid(), os.getppid(), proto, cipher,
     os.environ.get("TERN_TLS", "-"), os.environ.get("TERN_TLSCTL", "-")))
@@ -205,6 +211,55 @@ class Server:
         self.p.wait(timeout=10)
 
 
+UCSPI_VARS = ("PROTO", "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP",
+              "TCPLOCALPORT", "TCPREMOTEHOST", "TCPLOCALHOST",
+              "TCPREMOTEINFO")
+
+
+class Inetd:
+    """tern-tlsd [args] as inetd (nowait) or systemd Accept=yes run it:
+    each connection on fds 0, 1 and 2, no UCSPI variables but a stale
+    TCPREMOTEHOST that must not reach the program."""
+
+    def __init__(self, t, argv):
+        self.t, self.argv = t, argv
+        self.env = t.env()
+        for v in UCSPI_VARS:
+            self.env.pop(v, None)
+        self.env["TCPREMOTEHOST"] = "stale.example"
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(8)
+        self.port = self.ls.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            p = subprocess.Popen(self.argv, stdin=c, stdout=c, stderr=c,
+                                 env=self.env)
+            self.t.procs.append(p)
+            c.close()
+
+    def stop(self):
+        self.ls.close()
+
+
+def client_ctx():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def ucspi_mark(marks):
+    m = re.search(r"^ucspi (.*)$", marks, re.M)
+    return m.group(1) if m else None
+
+
 def readline(s):
     data = b""
     while not data.endswith(b"\n"):
@@ -243,6 +298,11 @@ def check_implicit(t, ders):
         "implicit: SNI localhost (no such file) gets default")
     ok(re.search(r"tls=1 ctl=-$", srv.markdata(), re.M),
        "implicit: TERN_TLS=1, no TERN_TLSCTL")
+    is_(ucspi_mark(srv.markdata()),
+        "PROTO=TCP TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=%d "
+        "TCPLOCALIP=127.0.0.1 TCPLOCALPORT=%d TCPREMOTEHOST=-" % (
+            s.getsockname()[1], srv.port),
+        "implicit: tern-listen's UCSPI variables reach the program")
     if ROOT:
         is_(f.get("uid"), str(pwd.getpwnam(PROG_USER).pw_uid),
             "implicit: the program runs as -u %s" % PROG_USER)
@@ -567,6 +627,71 @@ def check_smtpd(t):
     srv.stop()
 
 
+def check_inetd(t):
+    """No UCSPI variables, the connection on fds 0-2: tern-tlsd takes
+    the addresses from the socket and hands them on, as tcpserver would
+    (the program's own getpeername sees only the socket pair)."""
+    for args, name in (([], "implicit"), (["-s"], "starttls")):
+        marks = os.path.join(t.marks, "marks.inetd.%s" % name)
+        srv = Inetd(t, [t.bin("tern-tlsd")] + args +
+                    ["-U", RELAY_USER, "-u", PROG_USER, t.prog, marks])
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        cport = s.getsockname()[1]
+        if name == "implicit":
+            s = client_ctx().wrap_socket(s, server_hostname="localhost")
+        g = readline(s)
+        with open(marks) as f:
+            got = ucspi_mark(f.read())
+        is_(got, "PROTO=TCP TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=%d "
+            "TCPLOCALIP=127.0.0.1 TCPLOCALPORT=%d TCPREMOTEHOST=-" % (
+                cport, srv.port),
+            "inetd, %s: the program gets PROTO=TCP, the client's and the "
+            "local address and port, no stale TCPREMOTEHOST" % name)
+        ok(g.startswith("220 ready"), "inetd, %s: the program answers"
+           % name)
+        s.sendall(b"QUIT\r\n")
+        is_(readline(s), "221 bye\r\n", "inetd, %s: QUIT" % name)
+        s.close()
+        srv.stop()
+
+
+def check_inetd_smtpd(t):
+    """tern-smtpd behind tern-tlsd under inetd: the Received line names
+    the client's address and relayclients matches it."""
+    smtpd = t.bin("tern-smtpd")
+    if not (os.access(smtpd, os.X_OK) and os.path.getsize(smtpd) > 0):
+        ok(True, "# SKIP no tern-smtpd in $TERN_BIN")
+        return
+    t.add_vuser("u@tern.test")
+    t.set("recipients", "u@tern.test")
+    t.set("relayclients", "127.0.0.1")
+    # as root the spool is nobody's (ternlib): tern-smtpd runs as nobody
+    srv = Inetd(t, [t.bin("tern-tlsd"), "-U", RELAY_USER, "-u", "nobody",
+                    smtpd])
+    c = smtplib.SMTP_SSL("127.0.0.1", srv.port, timeout=20,
+                         context=client_ctx())
+    c.ehlo("client.test")
+    c.mail("a@example.org")
+    code, msg = c.rcpt("v@remote.example")
+    is_(code, 250, "inetd + tern-smtpd: relayclients 127.0.0.1 matches "
+        "the client (%r)" % msg)
+    c.rcpt("u@tern.test")
+    code, resp = c.data(b"Subject: inetd\r\n\r\nhi\r\n")
+    c.quit()
+    m = re.search(rb"queued as ([0-9a-v]{16})", resp)
+    data = b""
+    if m:
+        with open(os.path.join(t.spool, "mess", m.group(1).decode()),
+                  "rb") as f:
+            data = f.read()
+    ok(code == 250 and re.search(rb"^Received: from client\.test "
+                                 rb"\(\[127\.0\.0\.1\]\)", data, re.M),
+       "inetd + tern-smtpd: the Received line names 127.0.0.1 (%r)" %
+       data[:120])
+    srv.stop()
+    os.unlink(os.path.join(t.control, "relayclients"))
+
+
 def check_prog_root(t):
     """-u root: the program keeps root (it drops by itself), the relay
     still drops to -U; both modes."""
@@ -626,6 +751,8 @@ with Instance() as t:
     check_starttls_fail(t)
     check_half_close(t)
     check_smtpd(t)
+    check_inetd(t)
+    check_inetd_smtpd(t)
     check_prog_root(t)
     check_bad_args(t)
 done()

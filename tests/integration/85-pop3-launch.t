@@ -4,7 +4,9 @@
 and inetd (the connection on fds 0, 1 and 2), each with STLS and with
 implicit TLS.  poplib logs in, reads and deletes; as root the parser
 runs as pop3loginuser and tern-pop3d as the mailbox owner, and the
-relay as -U.  A launcher that is not installed is skipped.
+relay as -U; the parser holds no descriptor of the connection while
+tern-pop3d runs, and the client's address reaches the programs (where
+the launcher sets no UCSPI variables, from tern-tlsd).  A launcher that is not installed is skipped.
 """
 import os
 import poplib
@@ -132,6 +134,16 @@ def session(t, la, mode):
     p.pass_(PASSWORD)
     count, _ = p.stat()
     is_(count, n0 + 1, "%s: logged in, STAT" % name)
+    c = pop3lib.chain(la.top)
+    conn, held = pop3lib.conn_held(c)
+    ok(c["pop3d"] and c["parser"] and conn and not held,
+       "%s: while tern-pop3d runs, the pre-auth parser holds no "
+       "descriptor of the connection (%r)" % (name, held))
+    env = pop3lib.environ(c["pop3d"][0]["pid"]) if c["pop3d"] else {}
+    is_([env.get(k) for k in ("PROTO", "TCPREMOTEIP", "TCPREMOTEPORT")],
+        ["TCP", "127.0.0.1", str(p.sock.getsockname()[1])],
+        "%s: the client's address reaches tern-pop3-login and tern-pop3d"
+        % name)
     ids = dict(x.split() for x in p.uidl()[1])
     num = [k for k, v in ids.items() if v == mark.encode()]
     body = p.retr(int(num[0]))[1] if num else []

@@ -3,7 +3,8 @@
 (poplib, curl pop3s://), plaintext pipelined after STLS never executed,
 STLS after USER refused, login only under TLS without pop3insecure;
 as root, the privileges of each process of both chains during a session
-and the key only in the relay's memory.
+and the key only in the relay's memory; tern-tlsd gone after STLS's 'Y'
+(logged with the system's reason).
 """
 import base64
 import os
@@ -184,6 +185,42 @@ def test_curl(t, stls, tls):
     ok(t.names[1].encode() in r.stdout, "curl pop3s:// UIDL")
 
 
+def test_stls_ctl_gone(t):
+    """The control socket closes after 'Y' without any reply: STLS
+    fails, the log says why (no uninitialised reply is printed), and
+    the connection ends."""
+    import socket
+    cli, srv_end = socket.socketpair()
+    ctl, ctl_end = socket.socketpair()
+    env = t.env(TERN_TLSCTL=str(ctl_end.fileno()))
+    env.pop("TERN_TLS", None)
+    logpath = os.path.join(t.dir, "ctl-gone.log")
+    with open(logpath, "wb") as logf:
+        p = subprocess.Popen([t.bin("tern-pop3-login"),
+                              t.bin("tern-checkpass"), t.bin("tern-pop3d")],
+                             stdin=srv_end, stdout=srv_end, stderr=logf,
+                             env=env, pass_fds=(ctl_end.fileno(),))
+    srv_end.close()
+    ctl_end.close()
+    r = Raw.__new__(Raw)
+    r.s, r.buf = cli, b""
+    cli.settimeout(10)
+    r.line()
+    go = r.cmd(b"STLS")
+    ctl.settimeout(10)
+    y = ctl.recv(1)
+    ctl.close()
+    ok(go.startswith(b"+OK") and y == b"Y", "STLS: +OK, then 'Y' on the "
+       "control socket (%r, %r)" % (go, y))
+    ok(r.closed(), "tern-tlsd gone: the connection ends")
+    r.close()
+    is_(p.wait(timeout=10), 0, "tern-pop3-login exits")
+    with open(logpath, "rb") as f:
+        log = f.read().decode("latin-1")
+    ok("warning: STLS failed: Connection reset by peer\n" in log,
+       "logged with the reason (%r)" % log)
+
+
 with Instance() as t:
     t.md = pop3lib.setup(t, insecure=False)
     if not t.have_certs:
@@ -205,4 +242,5 @@ with Instance() as t:
     test_poplib_delete(t, tls)
     test_privileges(t, stls, "stls")
     test_privileges(t, tls, "tls")
+    test_stls_ctl_gone(t)
 done()

@@ -3,7 +3,9 @@
 Python's poplib and a raw client: download, keep, delete, exact CRLF
 sizes and dot-stuffing, TOP, UIDL stable across sessions and renames,
 new/ moved to cur/, AUTH PLAIN, failed logins, IN-USE, no deletion
-without QUIT, symlinks never served, the unprivileged pre-auth child.
+without QUIT, symlinks never served, the unprivileged pre-auth child,
+which holds no descriptor of the connection while tern-pop3d runs (and
+gets it back after a failed login).
 """
 import base64
 import os
@@ -300,6 +302,29 @@ def test_preauth_user(t, srv):
     r.close()
 
 
+def test_parser_lets_go(t, md, srv):
+    """The parser hands the connection over with the credentials and
+    keeps no copy: a session cannot be read or written by it."""
+    r = Raw(srv.port)
+    r.line()
+    r.cmd(b"USER u@tern.test")
+    bad = r.cmd(b"PASS wrong")
+    r.cmd(b"USER u@tern.test")
+    good = r.cmd(b"PASS " + PASSWORD.encode())
+    ok(bad.startswith(b"-ERR [AUTH]") and good.startswith(b"+OK logged in"),
+       "after a failed login the parser has the connection back and the "
+       "next login works (%r, %r)" % (bad, good))
+    c = wait_for(lambda: (lambda c: c["pop3d"] and c)(
+        pop3lib.chain(srv.p.pid)), timeout=5) or pop3lib.chain(srv.p.pid)
+    conn, held = pop3lib.conn_held(c)
+    ok(c["parser"] and conn and not held,
+       "while tern-pop3d runs, no pre-auth parser holds the connection "
+       "(%r)" % held)
+    ok(r.cmd(b"STAT").startswith(b"+OK"), "and the session goes on")
+    r.cmd(b"QUIT")
+    r.close()
+
+
 def test_plain_refused(t, md):
     t.set("pop3insecure", "0")
     srv = Server(t, "plain")
@@ -402,6 +427,11 @@ def test_inetd(t, md):
     r.cmd(b"USER u@tern.test")
     got.append(r.cmd(b"PASS " + PASSWORD.encode()))
     got.append(r.cmd(b"STAT")[:3])
+    c = pop3lib.chain(os.getpid())
+    conn, held = pop3lib.conn_held(c)
+    ok(c["parser"] and conn and not held,
+       "under inetd the parser holds neither fds 0/1 nor the socket on fd 2 "
+       "while tern-pop3d runs (%r)" % held)
     got.append(r.cmd(b"QUIT")[:7])
     r.send(b"")
     ok(got[0] == b"+OK tern POP3 server ready" and
@@ -428,6 +458,7 @@ with Instance() as t:
     test_pipelined_login(t, md, srv)
     test_capa(t, md, srv)
     test_preauth_user(t, srv)
+    test_parser_lets_go(t, md, srv)
     test_minuid(t, md, srv)
     test_idle(t, md, srv)
     test_root_refused(t, md, srv)

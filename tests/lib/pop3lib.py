@@ -224,6 +224,48 @@ def chain(top):
     return roles
 
 
+def fd_links(pid):
+    """{fd: link text} of pid's open descriptors, {} when unreadable."""
+    out = {}
+    try:
+        names = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return out
+    for n in names:
+        try:
+            out[int(n)] = os.readlink("/proc/%d/fd/%s" % (pid, n))
+        except OSError:
+            pass
+    return out
+
+
+def conn_held(roles):
+    """The connection's sockets (tern-pop3d's fds 0 and 1: the client's
+    TCP socket, or behind tern-tlsd the plaintext socket pair; and
+    tern-tlsd's fds 0 and 1, the TCP socket) and the descriptors of the
+    pre-auth parsers that are one of them: (sockets, [(pid, fd, link)])."""
+    conn = set()
+    for p in roles["pop3d"] + roles["relay"]:
+        links = fd_links(p["pid"])
+        conn |= {links[fd] for fd in (0, 1)
+                 if links.get(fd, "").startswith("socket:")}
+    held = [(p["pid"], fd, link) for p in roles["parser"]
+            for fd, link in sorted(fd_links(p["pid"]).items())
+            if link in conn]
+    return conn, held
+
+
+def environ(pid):
+    """The environment pid was started with, {} when unreadable."""
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            data = f.read()
+    except OSError:
+        return {}
+    return dict(x.decode("latin-1").split("=", 1)
+                for x in data.split(b"\0") if b"=" in x)
+
+
 def key_secret(keyfile):
     """An EC key's private scalar as stored (big- and little-endian)."""
     import subprocess
