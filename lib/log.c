@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -38,7 +39,8 @@ log_stderr_is_inet(void)
 void
 log_init(const char *prog, bool use_syslog)
 {
-	if (!use_syslog && log_stderr_is_inet())
+	if (!use_syslog && (log_stderr_is_inet() ||
+	    (getenv(LOG_ENV) != NULL && strcmp(getenv(LOG_ENV), "syslog") == 0)))
 		use_syslog = true;
 	if (prog != NULL && *prog != '\0')
 		strlcpy(log_prog, prog, sizeof(log_prog));
@@ -47,6 +49,12 @@ log_init(const char *prog, bool use_syslog)
 	else if (!use_syslog && log_syslog)
 		closelog();
 	log_syslog = use_syslog;
+}
+
+bool
+log_is_syslog(void)
+{
+	return log_syslog;
 }
 
 /*

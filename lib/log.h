@@ -7,12 +7,17 @@
 
 #define LOG_LINE_MAX	2048	/* longer lines end in "..." */
 
+/* Set to "syslog" by a parent that logs to syslog for its children. */
+#define LOG_ENV		"TERN_LOG"
+
 /*
  * Program name for the prefix; use_syslog sends lines to syslog(3), and
- * so does a stderr that is a TCP socket (inetd: it is the client), even
- * when use_syslog is false.
+ * so do a stderr that is a TCP socket (inetd: it is the client) and
+ * TERN_LOG=syslog in the environment, even when use_syslog is false.
  */
 void	log_init(const char *prog, bool use_syslog);
+/* True when lines go to syslog. */
+bool	log_is_syslog(void);
 
 /*
  * "prog: info: ...", "prog: warning: ...", "prog: fatal: ...".

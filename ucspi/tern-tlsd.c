@@ -156,6 +156,29 @@ tlsd_child_env(const struct tlsd *d, const char *buf, size_t len)
 }
 
 /*
+ * Under inetd our fd 2 is the client's TCP socket: the program must not
+ * get it (it could write into the TLS stream or read ciphertext).  It
+ * gets /dev/null and TERN_LOG=syslog, so it logs where we do.
+ */
+static int
+tlsd_child_stderr(void)
+{
+	int fd;
+
+	if (!log_is_syslog())
+		return 0;
+	if ((fd = open("/dev/null", O_WRONLY)) == -1)
+		return -1;
+	if (dup2(fd, STDERR_FILENO) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (fd != STDERR_FILENO)
+		close(fd);
+	return setenv(LOG_ENV, "syslog", 1);
+}
+
+/*
  * The program's process, forked before any key is loaded: drop to -u
  * (-u root: keep root's ids, the program drops by itself), wait for
  * the relay's start message (EOF: the relay failed, so exit quietly),
@@ -179,6 +202,7 @@ tlsd_child(struct tlsd *d)
 		_exit(111);
 	close(d->start[0]);
 	if (tlsd_child_env(d, buf, (size_t)len) == -1 ||
+	    tlsd_child_stderr() == -1 ||
 	    dup2(d->sp[1], STDIN_FILENO) == -1 ||
 	    dup2(d->sp[1], STDOUT_FILENO) == -1 ||
 	    io_cloexec(STDIN_FILENO, 0) == -1 ||

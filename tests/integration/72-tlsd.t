@@ -55,6 +55,12 @@ mark("peek " + peek)
 fds = sorted(int(x) for x in os.listdir("/proc/self/fd")
              if os.path.exists("/proc/self/fd/" + x))
 mark("fds " + ",".join(map(str, fds)))
+try:
+    err = "socket" if os.readlink("/proc/self/fd/2").startswith("socket:") \
+        else os.readlink("/proc/self/fd/2")
+except OSError:
+    err = "closed"
+mark("stderr %s TERN_LOG=%s" % (err, os.environ.get("TERN_LOG", "-")))
 mark("ucspi " + " ".join("%s=%s" % (k, os.environ.get(k, "-")) for k in (
     "PROTO", "TCPREMOTEIP", "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT",
     "TCPREMOTEHOST")))
@@ -649,6 +655,11 @@ def check_inetd(t):
             "local address and port, no stale TCPREMOTEHOST" % name)
         ok(g.startswith("220 ready"), "inetd, %s: the program answers"
            % name)
+        with open(marks) as f:
+            is_(re.search(r"^stderr (.*)$", f.read(), re.M).group(1),
+                "/dev/null TERN_LOG=syslog",
+                "inetd, %s: the program's fd 2 is not the client's socket "
+                "and it logs to syslog" % name)
         s.sendall(b"QUIT\r\n")
         is_(readline(s), "221 bye\r\n", "inetd, %s: QUIT" % name)
         s.close()

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -210,6 +211,29 @@ test_inet_stderr(void)
 	close(lsn);
 }
 
+/* TERN_LOG=syslog, set by tern-tlsd for its program under inetd. */
+static void
+test_env_syslog(void)
+{
+	char got[256];
+	ssize_t n;
+
+	capture_start();
+	setenv(LOG_ENV, "syslog", 1);
+	log_init("tern-test", false);
+	log_info("to syslog");
+	n = capture_read(got, sizeof(got));
+	tap_ok(n <= 0 && log_is_syslog(),
+	    "TERN_LOG=syslog: nothing goes to stderr");
+	unsetenv(LOG_ENV);
+	log_init("tern-test", false);
+	log_info("back");
+	capture_read(got, sizeof(got));
+	capture_end();
+	tap_is_str(got, "tern-test: info: back\n",
+	    "without TERN_LOG: stderr again");
+}
+
 struct esc_case {
 	const char	*name;
 	const char	*src;
@@ -273,6 +297,7 @@ main(void)
 	test_long();
 	test_syslog();
 	test_inet_stderr();
+	test_env_syslog();
 	test_esc();
 	return tap_done();
 }
