@@ -107,7 +107,8 @@ struct remote {
 	struct remote_cfg	 cfg;
 	struct remote_host	*hosts;
 	size_t			 nhosts;
-	SSL_CTX			*sslctx;
+	SSL_CTX			*sslctx;	/* made at the first STARTTLS */
+	bool			 sslca;		/* its CA store is loaded */
 	struct remote_conn	 conn;
 	/* the host being talked to */
 	const struct remote_host *host;
@@ -202,7 +203,10 @@ int64_t	remote_deadline(int seconds);
 
 /* remote_tls.c */
 
-/* The client SSL_CTX (TLS 1.2+, DANE enabled): NULL on failure. */
+/*
+ * The client SSL_CTX (TLS 1.2+, DANE enabled, no CA store yet: the
+ * handshake loads it when the policy needs it): NULL on failure.
+ */
 SSL_CTX	*remote_tls_ctx(void);
 /*
  * Handshake on c->fd for host under policy (DANE when the host has

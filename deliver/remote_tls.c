@@ -32,8 +32,11 @@ remote_tls_ctx(void)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	(void)SSL_CTX_set_default_verify_paths(ctx);
-	/* verification is judged after the handshake, by policy */
+	/*
+	 * Verification is judged after the handshake, by policy.  The CA
+	 * store is loaded only when a policy needs it (setup_ssl): reading
+	 * the system bundle costs more CPU than the rest of a run.
+	 */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	return ctx;
 }
@@ -98,6 +101,14 @@ setup_ssl(struct remote *r, enum remote_tls policy, bool *dane)
 	const struct remote_host	*h = r->host;
 	struct remote_conn		*c = &r->conn;
 
+	if (r->sslctx == NULL && (r->sslctx = remote_tls_ctx()) == NULL)
+		return -1;
+	/* WebPKI roots: for verify, and for DANE's PKIX usages 0 and 1. */
+	if (!r->sslca && (policy == RTLS_VERIFY ||
+	    (h->ntlsa > 0 && policy != RTLS_NONE))) {
+		(void)SSL_CTX_set_default_verify_paths(r->sslctx);
+		r->sslca = true;
+	}
 	c->ssl = SSL_new(r->sslctx);
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
 		return -1;

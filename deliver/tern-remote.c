@@ -186,11 +186,6 @@ prepare(struct remote *r)
 		    strerror(errno));
 		return -1;
 	}
-	r->sslctx = remote_tls_ctx();
-	if (r->sslctx == NULL) {
-		remote_msg_set(r, 'Z', "4.3.0", "cannot set up TLS");
-		return -1;
-	}
 	return 0;
 }
 
