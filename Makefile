@@ -89,10 +89,20 @@ $(B)/$(1)/lib$(1).a: $(patsubst %.c,$(B)/%.o,$(filter $(1)/%,$(LOGIC_SRCS)))
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call dir_rules,$(d))))
 
+# Programs started for every connection, message or delivery: libbsd and
+# libmd linked in (two shared objects fewer to map and relocate at every
+# start, about 0.3 ms of 2.4 on the 2-core VM), nothing else but libc,
+# and full RELRO (tern-queue is setuid; measured cost: none).  Fully
+# static (-static-pie) saves 0.6 ms more, but glibc's NSS then dlopens
+# libnss_systemd for a user not in /etc/passwd, and that crashes.
+SMALL_PROGS  := tern-queue tern-smtpd tern-listen tern-local
+SMALL_LDLIBS := -Wl,--as-needed -Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic \
+                -Wl,-z,relro,-z,now
+
 define prog_rule
 $(B)/bin/$(notdir $(1)): $(B)/$(1).o $(B)/$(patsubst %/,%,$(dir $(1)))/lib$(patsubst %/,%,$(dir $(1))).a $(LIBTERN)
 	@mkdir -p $$(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $$@ $$^ $(if $(filter $(notdir $(1)),$(SMALL_PROGS)),$(SMALL_LDLIBS),$(LDLIBS))
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 

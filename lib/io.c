@@ -1,8 +1,12 @@
 /* io: small, careful wrappers around read/write/fsync. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,9 +66,10 @@ io_write_all(int fd, const void *buf, size_t len)
 }
 
 /*
- * With a deadline, write at most PIPE_BUF bytes after each poll: poll
- * promises that much room on a pipe, so a blocking fd cannot block past
- * the deadline there either.
+ * With a deadline, a blocking fd gets at most PIPE_BUF bytes after each
+ * poll: poll promises that much room on a pipe, so the write cannot
+ * block past the deadline.  A non-blocking fd cannot block at all: it
+ * gets everything at once, and a poll only when it is full.
  */
 int
 io_write_deadline(int fd, const void *buf, size_t len, int64_t deadline_ms)
@@ -72,12 +77,17 @@ io_write_deadline(int fd, const void *buf, size_t len, int64_t deadline_ms)
 	const char *p = buf;
 	size_t chunk;
 	ssize_t n;
+	int fl;
+	bool nb = false;
 
+	if (deadline_ms != 0 && (fl = fcntl(fd, F_GETFL)) != -1)
+		nb = (fl & O_NONBLOCK) != 0;
 	while (len > 0) {
-		if (deadline_ms != 0 && io_wait_out(fd, deadline_ms) == -1)
+		if (deadline_ms != 0 && !nb &&
+		    io_wait_out(fd, deadline_ms) == -1)
 			return -1;
 		chunk = len;
-		if (deadline_ms != 0 && chunk > PIPE_BUF)
+		if (deadline_ms != 0 && !nb && chunk > PIPE_BUF)
 			chunk = PIPE_BUF;
 		n = write(fd, p, chunk);
 		if (n == -1) {
@@ -105,6 +115,74 @@ io_read(int fd, void *buf, size_t len)
 		n = read(fd, buf, len);
 	while (n == -1 && errno == EINTR);
 	return n;
+}
+
+void
+io_sync_start(int fd)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* Linux: queue the writeback (and the block allocation) now. */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+#endif
+}
+
+/* One fsync of io_fsync_all; err is its errno, 0 when it worked. */
+struct io_syncer {
+	int		fd;
+	int		err;
+	bool		thread;
+	pthread_t	tid;
+};
+
+static void *
+io_syncer_run(void *arg)
+{
+	struct io_syncer *w = arg;
+	struct stat st;
+
+	w->err = 0;
+	if (fsync(w->fd) == -1) {
+		w->err = errno;
+		/* A directory some file systems cannot sync: nothing to do. */
+		if (w->err == EINVAL && fstat(w->fd, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			w->err = 0;
+	}
+	return NULL;
+}
+
+int
+io_fsync_all(const int *fds, size_t n, size_t *which)
+{
+	struct io_syncer w[IO_FSYNC_MAX];
+	size_t i;
+
+	if (n > IO_FSYNC_MAX) {
+		*which = 0;
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		w[i].fd = fds[i];
+		w[i].thread = i > 0 && pthread_create(&w[i].tid, NULL,
+		    io_syncer_run, &w[i]) == 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (w[i].thread)
+			(void)pthread_join(w[i].tid, NULL);
+		else
+			(void)io_syncer_run(&w[i]);
+	}
+	for (i = 0; i < n; i++) {
+		if (w[i].err != 0) {
+			*which = i;
+			errno = w[i].err;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int

@@ -10,12 +10,32 @@
 int	io_write_all(int fd, const void *buf, size_t len);
 /*
  * Like io_write_all on a non-blocking or blocking fd, but give up at the
- * absolute CLOCK_MONOTONIC deadline_ms (0 = none) with ETIMEDOUT.
+ * absolute CLOCK_MONOTONIC deadline_ms (0 = none) with ETIMEDOUT.  A
+ * non-blocking fd is written in as few write(2) calls as it takes; a
+ * blocking one in PIPE_BUF pieces, each after poll says there is room.
  */
 int	io_write_deadline(int fd, const void *buf, size_t len,
 	    int64_t deadline_ms);
 /* read(2) retrying EINTR. */
 ssize_t	io_read(int fd, void *buf, size_t len);
+/*
+ * Start writing fd's dirty pages to the disk without waiting, so that a
+ * later fsync(2) of it (or of another file on the same journal) finds
+ * them written.  A hint: never fails, does nothing where the system has
+ * no such call.  It never replaces the fsync.
+ */
+void	io_sync_start(int fd);
+/*
+ * fsync fds[0..n) at the same time (n at most IO_FSYNC_MAX): all but the
+ * first in threads of their own, so that a journaling file system
+ * serves them with one commit and one cache flush instead of n of each.
+ * A directory that cannot be synced (EINVAL) counts as synced, as in
+ * io_fsync_dir.  Where no thread can be started, the fsync runs in the
+ * caller.  0 when every one succeeded, else -1 with errno and *which
+ * naming the first that failed.
+ */
+#define IO_FSYNC_MAX	4
+int	io_fsync_all(const int *fds, size_t n, size_t *which);
 /* Open dir read-only and fsync it: 0 or -1. */
 int	io_fsync_dir(const char *dir);
 /* Set or clear O_CLOEXEC / O_NONBLOCK: 0 or -1. */

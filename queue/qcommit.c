@@ -197,14 +197,15 @@ qc_copy_message(struct qcommit *q)
 }
 
 /*
- * The message is synced after the envelope was read, so that a queue id
- * the caller chose (qc_take_id) costs no second fsync.
+ * Both tmp files and mess/ are synced in qc_sync_all, after the link
+ * (env/ in qc_publish); until then only their writeback is started, the
+ * message's once the envelope was read, so that a queue id the caller
+ * chose (qc_take_id) does not write the first page twice.
  */
 static int
-qc_sync_message(struct qcommit *q)
+qc_start_message(struct qcommit *q)
 {
-	if (fsync(q->mfd) == -1)
-		return qc_io_fail(q, QQ_SYNC, "unable to sync the message");
+	io_sync_start(q->mfd);
 	return QQ_OK;
 }
 
@@ -364,8 +365,7 @@ qc_write_env(struct qcommit *q)
 	}
 	if (io_write_all(q->efd, q->env.data, q->env.len) == -1)
 		return qc_io_fail(q, QQ_WRITE, "unable to write the envelope");
-	if (fsync(q->efd) == -1)
-		return qc_io_fail(q, QQ_SYNC, "unable to sync the envelope");
+	io_sync_start(q->efd);
 	return QQ_OK;
 }
 
@@ -444,7 +444,8 @@ qc_take_id(struct qcommit *q, bool *fixed)
 /*
  * mess/<id> exists already: take a new id.  Ids have a fixed length, so
  * the Received line and the I record are patched in place (the tmp
- * names keep the first id; nothing reads them).
+ * names keep the first id; nothing reads them).  Nothing was synced
+ * yet: qc_sync_all syncs the patched files.
  */
 static int
 qc_relabel(struct qcommit *q)
@@ -457,8 +458,6 @@ qc_relabel(struct qcommit *q)
 	    pwrite(q->efd, q->id, QID_LEN, QC_ENV_ID_OFF) != QID_LEN)
 		return qc_io_fail(q, QQ_WRITE,
 		    "unable to rewrite the queue id");
-	if (fsync(q->mfd) == -1 || fsync(q->efd) == -1)
-		return qc_io_fail(q, QQ_SYNC, "unable to sync the tmp files");
 	return QQ_OK;
 }
 
@@ -481,8 +480,38 @@ qc_link(struct qcommit *q, bool fixed)
 			return code;
 	}
 	q->linked = true;
-	if (io_fsync_dir(SPOOL_MESS) == -1)
-		return qc_io_fail(q, QQ_SYNC, "unable to sync mess/");
+	return QQ_OK;
+}
+
+/*
+ * Before the rename into env/, the message, the envelope and the name
+ * mess/<id> must be on the disk.  The link came first, so that the
+ * three fsyncs can run at once (io_fsync_all): a journaling file system
+ * then writes all of it with one commit and one cache flush, where one
+ * fsync after the other costs a flush each.  Each is still made: no
+ * file system is assumed to order anything.  A crash before this leaves
+ * what one before the rename always could: tmp/ files and a mess/<id>
+ * without an envelope, which nobody delivers.
+ */
+static int
+qc_sync_all(struct qcommit *q)
+{
+	static const char *const what[] = { "unable to sync the message",
+	    "unable to sync the envelope", "unable to sync mess/" };
+	int fds[3], dfd;
+	size_t which;
+
+	dfd = open(SPOOL_MESS, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1)
+		return qc_io_fail(q, QQ_SYNC, what[2]);
+	fds[0] = q->mfd;
+	fds[1] = q->efd;
+	fds[2] = dfd;
+	if (io_fsync_all(fds, 3, &which) == -1) {
+		(void)close(dfd);
+		return qc_io_fail(q, QQ_SYNC, what[which]);
+	}
+	(void)close(dfd);
 	return QQ_OK;
 }
 
@@ -543,10 +572,11 @@ qcommit_run(struct qcommit *q)
 	    (code = qc_copy_message(q)) == QQ_OK &&
 	    (code = qcommit_read_env(q)) == QQ_OK &&
 	    (code = qc_take_id(q, &fixed)) == QQ_OK &&
-	    (code = qc_sync_message(q)) == QQ_OK &&
+	    (code = qc_start_message(q)) == QQ_OK &&
 	    (code = qc_build_env(q)) == QQ_OK &&
 	    (code = qc_write_env(q)) == QQ_OK &&
 	    (code = qc_link(q, fixed)) == QQ_OK &&
+	    (code = qc_sync_all(q)) == QQ_OK &&
 	    (code = qc_publish(q)) == QQ_OK)
 		return QQ_OK;
 	qc_undo(q);

@@ -68,7 +68,7 @@ void	qcommit_init(struct qcommit *, int msgfd, int envfd);
  * Commit one message to the spool, which must be the current directory
  * (tmp/, mess/, env/): read the message from msgfd into tmp/<id>.m after
  * a Received line, read and check the envelope, write tmp/<id>.e, then
- * link, rename and fsync in the order of tern-spool(5).  Returns QQ_OK
+ * link, fsync and rename in the order of tern-spool(5).  Returns QQ_OK
  * once the message is durable, else one of the QQ_ codes with errstr and
  * err set and every file it created removed.  Does not poke the trigger.
  */

@@ -1,6 +1,8 @@
 /* net: fds 0/1, tern-queue, the checkpassword program and STARTTLS. */
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,14 @@
 #define SMTP_CHILD_FAIL	120	/* exit of a child that could not exec */
 #define SMTP_TLS_ANSWER	512	/* "OK proto cipher\n" */
 
+extern char **environ;
+
+/*
+ * Set by a vfork child that could not exec, read by the parent once the
+ * child is gone: the memory is shared until the exec.
+ */
+static volatile int net_spawn_errno;
+
 void
 smtpd_net_init(struct smtpd_net *n, const struct smtpd_cfg *cfg,
     struct rcpt_cfg *rcpt, int tlsctl)
@@ -31,6 +41,13 @@ smtpd_net_init(struct smtpd_net *n, const struct smtpd_cfg *cfg,
 	n->tlsctl = tlsctl;
 	n->qpid = -1;
 	n->qmsg = n->qenv = n->qtext = -1;
+	/*
+	 * Replies leave in one write per group (smtp_flush), so Nagle can
+	 * only hold back a reply the client waits for.  Not a TCP socket
+	 * (a pipe, tern-tlsd's socketpair): nothing to do.
+	 */
+	(void)setsockopt(n->outfd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+	    sizeof(int));
 }
 
 static int
@@ -82,6 +99,60 @@ net_child_fds(const int *from, const int *to, size_t n)
 	return 0;
 }
 
+/*
+ * The vfork child: default SIGPIPE (ignored here, and an ignored signal
+ * stays ignored across exec) and an empty mask, the fds, exec.  Only
+ * system calls: the parent's memory is ours until the exec.
+ */
+static void __attribute__((noreturn))
+net_child(char *const *argv, const int *from, const int *to, size_t n)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	if (net_child_fds(from, to, n) == 0)
+		execve(argv[0], argv, environ);
+	net_spawn_errno = errno != 0 ? errno : ENOEXEC;
+	_exit(SMTP_CHILD_FAIL);
+}
+
+/*
+ * Run argv[0] with from[i] on fd to[i] (n at most 4).  vfork: the
+ * parent waits only for the exec, and copies no page tables.  Every
+ * signal is blocked around it, so that no handler of ours runs in the
+ * child.  The pid, or -1 with errno (an exec that failed is reaped).
+ */
+static pid_t
+net_spawn(char *const *argv, const int *from, const int *to, size_t n)
+{
+	sigset_t all, old;
+	pid_t pid;
+	int err, status;
+
+	sigfillset(&all);
+	(void)sigprocmask(SIG_BLOCK, &all, &old);
+	net_spawn_errno = 0;
+	pid = vfork();
+	if (pid == 0)
+		net_child(argv, from, to, n);
+	err = pid == -1 ? errno : net_spawn_errno;
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid != -1 && err != 0) {
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		pid = -1;
+	}
+	if (pid == -1)
+		errno = err;
+	return pid;
+}
+
 static void
 net_close(int *fd)
 {
@@ -103,19 +174,19 @@ net_q_open(void *ctx)
 		goto fail_m;
 	if (pipe2(t, O_CLOEXEC) == -1)
 		goto fail_e;
-	if ((n->qpid = fork()) == -1)
+	/*
+	 * Our write ends only (tern-queue's ends stay blocking): the
+	 * message goes in 32 KiB writes with no poll before each.
+	 */
+	if (io_nonblock(m[1], 1) == -1 || io_nonblock(e[1], 1) == -1)
 		goto fail_t;
-	if (n->qpid == 0) {
-		from[0] = m[0];
-		from[1] = e[0];
-		from[2] = t[1];
-		argv[0] = (char *)n->cfg->queueprog;
-		argv[1] = NULL;
-		if (net_child_fds(from, to, 3) == 0)
-			execv(argv[0], argv);
-		log_warn("unable to run %s", argv[0]);
-		_exit(SMTP_CHILD_FAIL);
-	}
+	from[0] = m[0];
+	from[1] = e[0];
+	from[2] = t[1];
+	argv[0] = (char *)n->cfg->queueprog;
+	argv[1] = NULL;
+	if ((n->qpid = net_spawn(argv, from, to, 3)) == -1)
+		goto fail_t;
 	(void)close(m[0]);
 	(void)close(e[0]);
 	(void)close(t[1]);
@@ -132,7 +203,7 @@ fail_e:
 fail_m:
 	(void)close(m[0]);
 	(void)close(m[1]);
-	log_warn("unable to start %s", n->cfg->queueprog);
+	log_warn("unable to run %s", n->cfg->queueprog);
 	n->qpid = -1;
 	return -1;
 }
@@ -256,9 +327,9 @@ net_checkpass(void *ctx, const char *user, const char *pass)
 {
 	struct smtpd_net *n = ctx;
 	char stamp[64], *argv[3];
-	int p[2], from[3], to[3] = { 0, 1, 3 }, null, r;
+	int p[2], from[3], to[3] = { 0, 1, 3 }, null = -1, r;
 	struct buf b;
-	pid_t pid;
+	pid_t pid = -1;
 
 	(void)snprintf(stamp, sizeof(stamp), "<%ld.%lld@tern>",
 	    (long)getpid(), (long long)time(NULL));
@@ -270,20 +341,19 @@ net_checkpass(void *ctx, const char *user, const char *pass)
 		buf_free(&b);
 		return -1;
 	}
-	if ((pid = fork()) == 0) {
-		/* the network is not the checker's business */
-		if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
-			from[0] = from[1] = null;
-			from[2] = p[0];
-			argv[0] = (char *)n->cfg->checkpass;
-			argv[1] = (char *)"/bin/true";
-			argv[2] = NULL;
-			if (net_child_fds(from, to, 3) == 0)
-				execv(argv[0], argv);
-		}
-		log_warn("unable to run %s", n->cfg->checkpass);
-		_exit(SMTP_CHILD_FAIL);
+	/* the network is not the checker's business */
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		from[0] = from[1] = null;
+		from[2] = p[0];
+		argv[0] = (char *)n->cfg->checkpass;
+		argv[1] = (char *)"/bin/true";
+		argv[2] = NULL;
+		pid = net_spawn(argv, from, to, 3);
 	}
+	if (pid == -1)
+		log_warn("unable to run %s", n->cfg->checkpass);
+	if (null != -1)
+		(void)close(null);
 	(void)close(p[0]);
 	if (pid != -1)
 		(void)io_write_all(p[1], b.data, b.len);	/* < PIPE_BUF */

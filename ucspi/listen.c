@@ -22,6 +22,10 @@
 
 #define LISTEN_PAUSE_MS		200	/* after accept runs out of fds */
 #define LISTEN_ESC_MAX		256	/* an escaped program name */
+#define LISTEN_ENV_SET		5	/* variables set per connection */
+#define LISTEN_ENV_LEN		(sizeof("TCPREMOTEPORT=") + UCSPI_IP_MAX)
+
+extern char **environ;
 
 /* Who is on a connection, as text, for the log and the environment. */
 struct listen_conn {
@@ -40,7 +44,16 @@ struct listen_srv {
 	struct listen_slots slots;
 	bool		accept_failing;	/* logged once until accept works */
 	int64_t		pause_until;	/* CLOCK_MONOTONIC ms; 0: accepting */
+	/*
+	 * The children's environment: LISTEN_ENV_SET entries pointing into
+	 * envbuf, set per connection, then ours without any UCSPI name.
+	 */
+	char		**envp;
+	char		envbuf[LISTEN_ENV_SET][LISTEN_ENV_LEN];
 };
+
+/* Set by a vfork child whose exec failed; the memory is shared. */
+static volatile int listen_spawn_errno;
 
 /* The signal handler reaches these and nothing else. */
 static volatile sig_atomic_t listen_got_term;
@@ -186,86 +199,130 @@ listen_reap(struct listen_srv *s)
 	}
 }
 
-static int
-listen_setenv_port(const char *name, uint16_t port)
+/* Names tern-listen sets, or must not pass on from its own caller. */
+static bool
+listen_env_ours(const char *entry)
 {
-	char v[8];
+	static const char *const names[] = { "PROTO", "TCPREMOTEIP",
+	    "TCPREMOTEPORT", "TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEHOST",
+	    "TCPREMOTEINFO", "TCPLOCALHOST" };
+	size_t i, n;
 
-	(void)snprintf(v, sizeof(v), "%u", (unsigned)port);
-	return setenv(name, v, 1);
-}
-
-/* The UCSPI environment; names tern-listen never sets must not leak in. */
-static int
-listen_env(const struct listen_conn *c)
-{
-	if (setenv("PROTO", "TCP", 1) == -1 ||
-	    setenv("TCPREMOTEIP", c->rip, 1) == -1 ||
-	    listen_setenv_port("TCPREMOTEPORT", c->rport) == -1 ||
-	    setenv("TCPLOCALIP", c->lip, 1) == -1 ||
-	    listen_setenv_port("TCPLOCALPORT", c->lport) == -1 ||
-	    unsetenv("TCPREMOTEHOST") == -1 ||
-	    unsetenv("TCPREMOTEINFO") == -1 ||
-	    unsetenv("TCPLOCALHOST") == -1)
-		return -1;
-	return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		n = strlen(names[i]);
+		if (strncmp(entry, names[i], n) == 0 && entry[n] == '=')
+			return true;
+	}
+	return false;
 }
 
 /*
- * In the child: the socket on fds 0 and 1 (stderr stays ours), the
- * environment, default signals and an empty mask, then exec.
- * dup2 onto itself keeps close-on-exec, hence the explicit clear.
+ * Build the children's environment once: room for the UCSPI entries,
+ * then our environment without any UCSPI name (a stale TCPREMOTEHOST
+ * must not reach a connection it does not describe).  0 or -1.
+ */
+static int
+listen_env_init(struct listen_srv *s)
+{
+	size_t i, n = 0, k = LISTEN_ENV_SET;
+
+	while (environ != NULL && environ[n] != NULL)
+		n++;
+	s->envp = reallocarray(NULL, LISTEN_ENV_SET + n + 1, sizeof(char *));
+	if (s->envp == NULL)
+		return -1;
+	for (i = 0; i < LISTEN_ENV_SET; i++)
+		s->envp[i] = s->envbuf[i];
+	for (i = 0; i < n; i++)
+		if (!listen_env_ours(environ[i]))
+			s->envp[k++] = environ[i];
+	s->envp[k] = NULL;
+	return 0;
+}
+
+/* The UCSPI entries for connection c (each fits: LISTEN_ENV_LEN). */
+static void
+listen_env_set(struct listen_srv *s, const struct listen_conn *c)
+{
+	(void)snprintf(s->envbuf[0], LISTEN_ENV_LEN, "PROTO=TCP");
+	(void)snprintf(s->envbuf[1], LISTEN_ENV_LEN, "TCPREMOTEIP=%s",
+	    c->rip);
+	(void)snprintf(s->envbuf[2], LISTEN_ENV_LEN, "TCPREMOTEPORT=%u",
+	    (unsigned)c->rport);
+	(void)snprintf(s->envbuf[3], LISTEN_ENV_LEN, "TCPLOCALIP=%s", c->lip);
+	(void)snprintf(s->envbuf[4], LISTEN_ENV_LEN, "TCPLOCALPORT=%u",
+	    (unsigned)c->lport);
+}
+
+/*
+ * The vfork child: default signals and an empty mask, the socket on
+ * fds 0 and 1 (stderr stays ours), exec.  Only system calls, as the
+ * parent's memory is ours until the exec; an exec error goes back in
+ * listen_spawn_errno.  dup2 onto itself keeps close-on-exec, hence the
+ * explicit clear.
  */
 static void __attribute__((noreturn))
-listen_child(const struct listen_conn *c, char *const *argv)
+listen_child(const struct listen_srv *s, const struct listen_conn *c,
+    char *const *argv)
 {
-	char esc[LISTEN_ESC_MAX];
+	struct sigaction sa;
 	sigset_t none;
 	size_t i;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(listen_sigs) / sizeof(listen_sigs[0]); i++)
-		signal(listen_sigs[i], SIG_DFL);
+		(void)sigaction(listen_sigs[i], &sa, NULL);
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	if (dup2(c->fd, STDIN_FILENO) == -1 ||
 	    dup2(c->fd, STDOUT_FILENO) == -1 ||
 	    io_cloexec(STDIN_FILENO, 0) == -1 ||
 	    io_cloexec(STDOUT_FILENO, 0) == -1) {
-		log_fatal("pid %ld: unable to set up fds", (long)getpid());
+		listen_spawn_errno = errno;
 		_exit(111);
 	}
-	if (c->fd > STDERR_FILENO)
-		close(c->fd);
-	if (listen_env(c) == -1) {
-		log_fatal("pid %ld: unable to set the environment",
-		    (long)getpid());
-		_exit(111);
-	}
-	execvp(argv[0], argv);
-	log_fatal("pid %ld: unable to run %s", (long)getpid(),
-	    log_esc(esc, sizeof(esc), argv[0], strlen(argv[0])));
+	execvpe(argv[0], argv, s->envp);
+	listen_spawn_errno = errno != 0 ? errno : ENOEXEC;
 	_exit(errno == ENOENT ? 100 : 111);
 }
 
-/* Fork a child for c running argv; record it.  pid, or -1 (logged). */
+/*
+ * Start a child for c running argv; record it.  pid, or -1 (logged).
+ * vfork: no page tables are copied, and we wait only until the exec.
+ * Every signal is blocked around it, so no handler of ours runs in
+ * the child before its reset.  A child whose exec failed is logged
+ * here and reaped as usual (exit 100 or 111).
+ */
 static pid_t
 listen_spawn(struct listen_srv *s, const struct listen_conn *c,
     char *const *argv, bool over)
 {
+	char esc[LISTEN_ESC_MAX];
 	sigset_t all, old;
 	pid_t pid;
+	int err;
 
-	/* No handler may run in the child before the reset. */
+	listen_env_set(s, c);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	pid = fork();
+	listen_spawn_errno = 0;
+	pid = vfork();
 	if (pid == 0)
-		listen_child(c, argv);
+		listen_child(s, c, argv);
+	err = pid == -1 ? errno : listen_spawn_errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
+		errno = err;
 		log_warn("unable to fork for %s port %u", c->rip,
 		    (unsigned)c->rport);
 		return -1;
+	}
+	if (err != 0) {
+		errno = err;
+		log_fatal("pid %ld: unable to run %s", (long)pid,
+		    log_esc(esc, sizeof(esc), argv[0], strlen(argv[0])));
 	}
 	if (listen_slots_add(&s->slots, pid, &c->key, over) == -1)
 		log_warn("pid %ld: no slot", (long)pid);	/* cannot be */
@@ -431,12 +488,19 @@ listen_serve(const struct listen_cfg *cfg, int lfd)
 		log_fatal("unable to allocate the connection table");
 		return -1;
 	}
+	if (listen_env_init(&s) == -1) {
+		log_fatal("unable to allocate the environment");
+		listen_slots_free(&s.slots);
+		return -1;
+	}
 	if (listen_signals(&s) == -1) {
 		log_fatal("unable to set up signals");
 		listen_slots_free(&s.slots);
+		free(s.envp);
 		return -1;
 	}
 	r = listen_loop(&s);
 	listen_slots_free(&s.slots);
+	free(s.envp);
 	return r;
 }

@@ -162,6 +162,71 @@ test_fsync_dir(void)
 	rmdir(dir);
 }
 
+/* io_fsync_all: which fds, and which failure is reported. */
+struct fsync_all_case {
+	const char	*name;
+	int		 bad;		/* index of a closed fd, -1 none */
+	int		 bad2;		/* a second one, -1 none */
+	size_t		 n;
+};
+
+static const struct fsync_all_case fsync_all_cases[] = {
+	{ "io_fsync_all: a file alone", -1, -1, 1 },
+	{ "io_fsync_all: two files and a directory at once", -1, -1, 3 },
+	{ "io_fsync_all: the most it takes", -1, -1, IO_FSYNC_MAX },
+	{ "io_fsync_all: a bad first fd is reported as 0", 0, -1, 3 },
+	{ "io_fsync_all: a bad fd in a thread is reported", 2, -1, 3 },
+	{ "io_fsync_all: of two bad fds the first is reported", 1, 2, 3 },
+};
+
+static void
+test_fsync_all(void)
+{
+	char dir[] = "/tmp/test-io.XXXXXX", path[PATH_MAX];
+	const struct fsync_all_case *c;
+	int fds[IO_FSYNC_MAX], open_fds[IO_FSYNC_MAX], r;
+	size_t i, k, which;
+
+	if (mkdtemp(dir) == NULL)
+		return;
+	for (k = 0; k < IO_FSYNC_MAX; k++) {
+		snprintf(path, sizeof(path), "%s/f%zu", dir, k);
+		open_fds[k] = k == 2 ? open(dir, O_RDONLY | O_DIRECTORY) :
+		    open(path, O_CREAT | O_WRONLY, 0600);
+		if (open_fds[k] != -1 && k != 2)
+			(void)write(open_fds[k], "data\n", 5);
+	}
+	for (i = 0; i < sizeof(fsync_all_cases) / sizeof(fsync_all_cases[0]);
+	    i++) {
+		c = &fsync_all_cases[i];
+		for (k = 0; k < IO_FSYNC_MAX; k++)
+			fds[k] = (int)k == c->bad || (int)k == c->bad2 ?
+			    1000 + (int)k : open_fds[k];
+		which = 99;
+		errno = 0;
+		r = io_fsync_all(fds, c->n, &which);
+		if (c->bad == -1)
+			tap_ok(r == 0, "%s", c->name);
+		else
+			tap_ok(r == -1 && errno == EBADF &&
+			    which == (size_t)c->bad, "%s", c->name);
+	}
+	r = io_fsync_all(fds, IO_FSYNC_MAX + 1, &which);
+	tap_ok(r == -1 && errno == EINVAL && which == 0,
+	    "io_fsync_all: more than IO_FSYNC_MAX is refused");
+	io_sync_start(open_fds[0]);
+	io_sync_start(-1);
+	tap_ok(io_fsync_all(open_fds, 1, &which) == 0,
+	    "io_sync_start: a hint, the fsync after it still works");
+	for (k = 0; k < IO_FSYNC_MAX; k++) {
+		if (open_fds[k] != -1)
+			close(open_fds[k]);
+		snprintf(path, sizeof(path), "%s/f%zu", dir, k);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 static void
 test_flags(void)
 {
@@ -232,6 +297,7 @@ main(void)
 	test_write_timeout(1);
 	test_epipe();
 	test_fsync_dir();
+	test_fsync_all();
 	test_flags();
 	test_read_eintr();
 	return tap_done();
