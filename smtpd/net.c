@@ -16,11 +16,12 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "line.h"
 #include "log.h"
 #include "net.h"
+#include "tlsctl.h"
 
 #define SMTP_CHILD_FAIL	120	/* exit of a child that could not exec */
-#define SMTP_TLS_ANSWER	512	/* "OK proto cipher\n" */
 
 extern char **environ;
 
@@ -321,24 +322,40 @@ net_wait_limit(pid_t pid, unsigned seconds)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Run "checkpassword /bin/true" with user NUL pass NUL stamp NUL on fd 3. */
+/* A buffer that held a password: zeroed, then freed. */
+static void
+net_buf_wipe(struct buf *b)
+{
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->cap);
+	buf_free(b);
+}
+
+/*
+ * Run "checkpassword /bin/true" with user NUL pass NUL stamp NUL on fd 3
+ * (at most SMTP_CP_INPUT_MAX bytes: auth.c refuses longer credentials
+ * first; anything longer here is a bad login, never cut).
+ */
 static int
 net_checkpass(void *ctx, const char *user, const char *pass)
 {
 	struct smtpd_net *n = ctx;
-	char stamp[64], *argv[3];
+	char stamp[SMTP_CP_STAMP_MAX + 1], *argv[3];
 	int p[2], from[3], to[3] = { 0, 1, 3 }, null = -1, r;
 	struct buf b;
 	pid_t pid = -1;
 
 	(void)snprintf(stamp, sizeof(stamp), "<%ld.%lld@tern>",
 	    (long)getpid(), (long long)time(NULL));
-	buf_init(&b, SMTP_USER_MAX + SMTP_PASS_MAX + sizeof(stamp) + 3);
+	if (strlen(user) + strlen(pass) + strlen(stamp) + 3 >
+	    SMTP_CP_INPUT_MAX)
+		return 1;
+	buf_init(&b, SMTP_CP_INPUT_MAX);
 	if (buf_append(&b, user, strlen(user) + 1) == -1 ||
 	    buf_append(&b, pass, strlen(pass) + 1) == -1 ||
 	    buf_append(&b, stamp, strlen(stamp) + 1) == -1 ||
 	    pipe2(p, O_CLOEXEC) == -1) {
-		buf_free(&b);
+		net_buf_wipe(&b);
 		return -1;
 	}
 	/* the network is not the checker's business */
@@ -358,7 +375,7 @@ net_checkpass(void *ctx, const char *user, const char *pass)
 	if (pid != -1)
 		(void)io_write_all(p[1], b.data, b.len);	/* < PIPE_BUF */
 	(void)close(p[1]);
-	buf_free(&b);
+	net_buf_wipe(&b);
 	if (pid == -1)
 		return -1;
 	r = net_wait_limit(pid, SMTP_CHECKPASS_TIME);
@@ -390,60 +407,26 @@ smtpd_tls_answer(const char *text, char *proto, size_t protosz,
 	return 0;
 }
 
-/* Receive tern-tlsd's answer line and the fd that comes with it. */
-static int
-net_tls_recv(struct smtpd_net *n, char *line, size_t linesz, int *fd_out)
-{
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} cm;
-	struct cmsghdr *c;
-	struct msghdr msg;
-	struct iovec iov;
-	size_t have = 0;
-	ssize_t r;
-
-	while (have + 1 < linesz && memchr(line, '\n', have) == NULL) {
-		if (io_nonblock(n->tlsctl, 0) == -1)
-			return -1;
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = line + have;
-		iov.iov_len = linesz - 1 - have;
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = sizeof(cm.buf);
-		if ((r = recvmsg(n->tlsctl, &msg, MSG_CMSG_CLOEXEC)) <= 0)
-			return -1;
-		have += (size_t)r;
-		for (c = CMSG_FIRSTHDR(&msg); c != NULL;
-		    c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_SOCKET &&
-			    c->cmsg_type == SCM_RIGHTS && *fd_out == -1)
-				memcpy(fd_out, CMSG_DATA(c), sizeof(int));
-	}
-	line[have] = '\0';
-	line[strcspn(line, "\n")] = '\0';
-	return 0;
-}
-
+/*
+ * STARTTLS through tern-tlsd (lib/tlsctl): 'Y', then its answer and the
+ * new plaintext socket, within the command timeout.
+ */
 static int
 net_starttls(void *ctx, char *proto, size_t protosz, char *cipher,
     size_t ciphersz)
 {
 	struct smtpd_net *n = ctx;
-	char line[SMTP_TLS_ANSWER];
+	struct tlsctl_reply rep;
 	int fd = -1;
 
-	if (io_write_all(n->tlsctl, "Y", 1) == -1 ||
-	    net_tls_recv(n, line, sizeof(line), &fd) == -1 ||
-	    strncmp(line, "OK ", 3) != 0 || fd == -1 ||
-	    smtpd_tls_answer(line + 3, proto, protosz, cipher,
-	    ciphersz) == -1) {
+	memset(&rep, 0, sizeof(rep));
+	if (tlsctl_start(n->tlsctl, line_deadline((int64_t)n->cfg->t_cmd *
+	    1000), &fd, &rep) != 1 || strlcpy(proto, rep.proto, protosz) >=
+	    protosz || strlcpy(cipher, rep.cipher, ciphersz) >= ciphersz) {
 		if (fd != -1)
 			(void)close(fd);
-		log_warnx("STARTTLS failed");
+		log_warnx("STARTTLS failed: %s", rep.reason[0] != '\0' ?
+		    rep.reason : strerror(errno));
 		return -1;
 	}
 	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1) {

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -135,6 +136,7 @@ smtpd_linger(void)
 {
 	char b[4096];
 	int64_t deadline = line_deadline(SMTPD_LINGER_MS);
+	struct pollfd pfd = { .fd = 0, .events = POLLIN };
 	size_t total = 0;
 	ssize_t r;
 
@@ -147,7 +149,7 @@ smtpd_linger(void)
 		if (r > 0)
 			total += (size_t)r;
 		else
-			(void)usleep(10000);
+			(void)poll(&pfd, 1, (int)(deadline - line_deadline(0)));
 	}
 }
 

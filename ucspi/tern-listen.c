@@ -56,6 +56,12 @@ target_ids(const struct listen_cfg *cfg, uid_t *uid, gid_t *gid, bool *drop)
 		*uid = cfg->uid;
 	if (cfg->have_gid)
 		*gid = cfg->gid;
+	if (priv_is_root() && cfg->keep_root && cfg->over_prog != NULL) {
+		/* -R is for programs that drop by themselves; -x's is not */
+		log_fatalx("-x cannot be used with -R as root: the "
+		    "over-program would run as root");
+		return -1;
+	}
 	if (!priv_is_root() || cfg->keep_root)
 		return 0;
 	if (cfg->user == NULL && (!cfg->have_uid || !cfg->have_gid)) {

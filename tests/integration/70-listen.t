@@ -384,6 +384,12 @@ def check_keep_root(t):
                "/bin/true"])
     ok(r.returncode == 100 and b"-R excludes" in r.stderr,
        "-R with -U is a usage error (100)")
+    if ROOT:
+        r = t.run(["tern-listen", "-R", "-x", "/bin/true", "127.0.0.1",
+                   "0", "/bin/true"])
+        ok(r.returncode == 100 and b"-x cannot be used with -R" in r.stderr,
+           "-R with -x as root is refused (100): the over-program would "
+           "run as root")
 
 
 def check_bad_args(t):
