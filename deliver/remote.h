@@ -15,7 +15,9 @@
 #include "smtpreply.h"
 
 #define REMOTE_TEXT_MAX		400	/* result text (bounce_record's) */
-#define REMOTE_RCPTS_MAX	10000	/* recipients in one run */
+#define REMOTE_RCPTS_MAX	10000	/* recipients of one message in a run */
+#define REMOTE_BATCH_MAX	32	/* messages in one run */
+#define REMOTE_BATCH_FD		3	/* message k >= 1 is on fd this + k */
 #define REMOTE_HOSTS_MAX	100	/* MX hosts or route hosts */
 #define REMOTE_ADDRS_DEFAULT	10	/* control remotemaxaddrs */
 #define REMOTE_ADDRS_MAX	100
@@ -92,8 +94,33 @@ struct remote_conn {
 	struct smtpreply	*reply;		/* heap: it is large */
 };
 
+/*
+ * One message of a run.  remote_job_load copies it into struct remote
+ * (the message being delivered), remote_job_save copies the results
+ * back: the SMTP code sees one message at a time.
+ */
+struct remote_job {
+	const char		*sender;
+	const char		*ret;
+	const char		*envid;
+	struct remote_rcpt	*rcpts;
+	size_t			 nrcpts;
+	int			 msgfd;
+	off_t			 msgsize;
+	bool			 eightbit, needutf8;
+	bool			 done;		/* results final before SMTP */
+	char			 mletter;
+	char			 mstatus[SMTPREPLY_ENH_MAX];
+	char			 mtext[REMOTE_TEXT_MAX + 1];
+};
+
 /* Everything one run knows. */
 struct remote {
+	struct remote_job	*jobs;		/* the messages, in order */
+	size_t			 njobs;
+	bool			 conn_bad;	/* 421 seen: do not reuse */
+	bool			 gaveup;	/* no host worked: rest Z */
+	bool			 rset_pending;	/* RSET's reply is due */
 	const char		*domain;
 	const char		*sender;
 	const char		*ret;		/* DSN RET or NULL */
@@ -220,8 +247,11 @@ int	remote_tls_start(struct remote *, enum remote_tls policy,
 /* remote_smtp.c */
 
 /*
- * Deliver through the hosts in r->hosts: every recipient gets a
- * result, and so does the message.  Never fails: trouble is a result.
+ * Deliver every job not done through the hosts in r->hosts, over one
+ * connection while it stays usable (RSET between transactions), else
+ * connecting again with the normal host fallback; once no host works
+ * the jobs left get the same deferral.  Every recipient gets a result,
+ * and so does every message.  Never fails: trouble is a result.
  */
 void	remote_deliver(struct remote *);
 
@@ -253,6 +283,10 @@ void	remote_rcpt_set(struct remote_rcpt *, char letter, const char *status,
 /* Set the message's result. */
 void	remote_msg_set(struct remote *, char letter, const char *status,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Make job k the message of r (its envelope, fd, results). */
+void	remote_job_load(struct remote *, size_t k);
+/* Copy the message's scan and results of r back into job k. */
+void	remote_job_save(struct remote *, size_t k);
 /* Every recipient without a result gets this one. */
 void	remote_rest_set(struct remote *, char letter, const char *status,
 	    const char *text);

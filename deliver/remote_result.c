@@ -109,3 +109,35 @@ remote_xtext_ok(const char *s)
 	}
 	return true;
 }
+
+void
+remote_job_load(struct remote *r, size_t k)
+{
+	const struct remote_job	*j = &r->jobs[k];
+
+	r->sender = j->sender;
+	r->ret = j->ret;
+	r->envid = j->envid;
+	r->rcpts = j->rcpts;
+	r->nrcpts = j->nrcpts;
+	r->msgfd = j->msgfd;
+	r->msgsize = j->msgsize;
+	r->eightbit = j->eightbit;
+	r->needutf8 = j->needutf8;
+	r->mletter = j->mletter;
+	memcpy(r->mstatus, j->mstatus, sizeof(r->mstatus));
+	memcpy(r->mtext, j->mtext, sizeof(r->mtext));
+}
+
+void
+remote_job_save(struct remote *r, size_t k)
+{
+	struct remote_job	*j = &r->jobs[k];
+
+	j->msgsize = r->msgsize;
+	j->eightbit = r->eightbit;
+	j->needutf8 = r->needutf8;
+	j->mletter = r->mletter;
+	memcpy(j->mstatus, r->mstatus, sizeof(j->mstatus));
+	memcpy(j->mtext, r->mtext, sizeof(j->mtext));
+}

@@ -130,6 +130,9 @@ reply(struct remote *r, int secs, const char **why)
 			    "closed" : strerror(errno);
 		return -1;
 	}
+	/* 421: the server closes; the next message needs a new session */
+	if (r->conn.reply->code == 421)
+		r->conn_bad = true;
 	return r->conn.reply->code;
 }
 
@@ -447,6 +450,21 @@ got_k(struct remote *r, struct txn *t, size_t k, int code)
 		t->data_code = code;
 }
 
+/* The reply to an RSET sent ahead of MAIL: 0, or -1 (lasterr set). */
+static int
+rset_reply(struct remote *r)
+{
+	const char	*why;
+	int		 code;
+
+	r->rset_pending = false;
+	code = reply(r, REMOTE_TO_MAIL, &why);
+	if (code >= 200 && code < 300)
+		return 0;
+	(void)fail_next(r, "4.4.2", code == -1 ? why : "RSET refused");
+	return -1;
+}
+
 /* Commands in groups (pipelining) or one by one; replies in order. */
 static enum sess
 envelope(struct remote *r, struct txn *t)
@@ -463,6 +481,8 @@ envelope(struct remote *r, struct txn *t)
 			if (send_k(r, t, j) == -1)
 				break;
 		(void)flush(r);	/* a write error shows in the replies */
+		if (r->rset_pending && rset_reply(r) == -1)
+			return SESS_NEXT;
 		for (j = k; j < end; j++) {
 			code = reply(r, j > t->n ? REMOTE_TO_DATAINIT :
 			    REMOTE_TO_MAIL, &why);
@@ -502,6 +522,7 @@ body(struct remote *r, struct txn *t)
 
 	if (remote_msg_send(r, stage(r, REMOTE_TO_BLOCK)) == -1) {
 		lost(r, "connection lost while sending the message");
+		rconn_close(&r->conn);
 		return SESS_DONE;
 	}
 	code = reply(r, REMOTE_TO_DATAEND, &why);
@@ -550,8 +571,7 @@ transaction(struct remote *r)
 		    letter_of(t.data_code), smtpreply_status(r->conn.reply),
 		    true);
 	}
-	if (r->conn.fd != -1)
-		quit(r);
+	/* the connection stays open for the next message of the run */
 	return SESS_DONE;
 }
 
@@ -588,6 +608,8 @@ session(struct remote *r)
 
 	r->tls_on = false;
 	r->mail_sent = false;
+	r->conn_bad = false;
+	r->rset_pending = false;
 	if (rconn_connect(&r->conn, r->ip, r->host->port,
 	    remote_deadline(r->cfg.to_connect)) == -1)
 		return fail_next(r, "4.4.1", errno == ETIMEDOUT ? "connect "
@@ -609,9 +631,40 @@ session(struct remote *r)
 		rconn_close(&r->conn);
 		return s;
 	}
-	if (pre_checks(r) == -1) {
-		quit(r);
+	if (pre_checks(r) == -1)
+		return SESS_DONE;	/* this message only: session kept */
+	return transaction(r);
+}
+
+/*
+ * The next message over the open session: RSET (the last transaction
+ * may be open), pipelined with MAIL when PIPELINING, then the
+ * transaction.  SESS_DONE, or SESS_NEXT when nothing of this message
+ * happened and a new connection is needed.
+ */
+static enum sess
+reuse(struct remote *r)
+{
+	const char	*why;
+	int		 code;
+
+	if (r->conn.fd == -1 || r->conn_bad)
+		return SESS_NEXT;
+	r->mail_sent = false;
+	if (pre_checks(r) == -1)
 		return SESS_DONE;
+	r->cork = r->x_pipelining;
+	if (cmd(r, "RSET") == -1) {
+		r->cork = false;
+		buf_reset(&r->out);
+		return SESS_NEXT;
+	}
+	if (r->x_pipelining)
+		r->rset_pending = true;
+	else {
+		code = reply(r, REMOTE_TO_MAIL, &why);
+		if (code < 200 || code >= 300)
+			return SESS_NEXT;
 	}
 	return transaction(r);
 }
@@ -638,11 +691,34 @@ finish(struct remote *r)
 		    "refused", r->host->name, r->ip);
 }
 
-void
-remote_deliver(struct remote *r)
+/* Every recipient left and the message: the run's last deferral. */
+static void
+give_up(struct remote *r)
+{
+	if (last.status[0] == '\0')
+		strlcpy(last.status, "4.4.1", sizeof(last.status));
+	last.status[0] = '4';
+	remote_rest_set(r, 'Z', last.status, last.text);
+	remote_msg_set(r, 'Z', last.status, "%s", last.text);
+}
+
+/* The loaded message: over the open session, else host by host. */
+static void
+deliver_one(struct remote *r)
 {
 	size_t	h, a;
 
+	if (r->conn.fd != -1) {
+		if (reuse(r) == SESS_DONE) {
+			finish(r);
+			return;
+		}
+		rconn_close(&r->conn);
+	}
+	if (r->gaveup) {
+		give_up(r);
+		return;
+	}
 	last.status[0] = '\0';
 	strlcpy(last.text, "no host could be tried", sizeof(last.text));
 	for (h = 0; h < r->nhosts; h++) {
@@ -653,11 +729,26 @@ remote_deliver(struct remote *r)
 				finish(r);
 				return;
 			}
+			rconn_close(&r->conn);
 		}
 	}
-	if (last.status[0] == '\0')
-		strlcpy(last.status, "4.4.1", sizeof(last.status));
-	last.status[0] = '4';
-	remote_rest_set(r, 'Z', last.status, last.text);
-	remote_msg_set(r, 'Z', last.status, "%s", last.text);
+	/* the same hosts would fail the same way for the next messages */
+	r->gaveup = true;
+	give_up(r);
+}
+
+void
+remote_deliver(struct remote *r)
+{
+	size_t	k;
+
+	for (k = 0; k < r->njobs; k++) {
+		if (r->jobs[k].done)
+			continue;
+		remote_job_load(r, k);
+		deliver_one(r);
+		remote_job_save(r, k);
+	}
+	if (r->conn.fd != -1)
+		quit(r);
 }

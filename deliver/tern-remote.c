@@ -18,7 +18,9 @@
 #include "remote.h"
 
 #define USAGE	"usage: tern-remote [-u user] [-R ret] [-E envid] " \
-		"[-N idx:notify] [-O idx:orcpt] domain sender recipient ..."
+		"[-N idx:notify] [-O idx:orcpt] domain sender recipient ... " \
+		"[+ [-R ret] [-E envid] [-N idx:notify] [-O idx:orcpt] " \
+		"sender recipient ...] ..."
 
 /* "idx:value" for recipient options, kept until the recipients exist. */
 struct rcptopt {
@@ -61,32 +63,39 @@ notify_ok(const char *s)
 
 /* Attach the -N/-O values to the recipients: 0 or -1. */
 static int
-apply_opts(struct remote *r, struct rcptopt *o, size_t n)
+apply_opts(struct remote_job *j, struct rcptopt *o, size_t n)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
-		if ((size_t)o[i].idx >= r->nrcpts)
+		if ((size_t)o[i].idx >= j->nrcpts)
 			return -1;
 		if (o[i].kind == 'N' && notify_ok(o[i].val))
-			r->rcpts[o[i].idx].notify = o[i].val;
+			j->rcpts[o[i].idx].notify = o[i].val;
 		else if (o[i].kind == 'O' && remote_xtext_ok(o[i].val) &&
 		    strchr(o[i].val, ';') != NULL)
-			r->rcpts[o[i].idx].orcpt = o[i].val;
+			j->rcpts[o[i].idx].orcpt = o[i].val;
 		else
 			return -1;
 	}
 	return 0;
 }
 
+/*
+ * One message's part of the argv: argv[0] is the program or "+", then
+ * options, [domain when first], sender, recipients.  0 or -1.
+ */
 static int
-parse_args(struct remote *r, int argc, char *argv[], const char **user)
+parse_job(struct remote *r, struct remote_job *j, int argc, char *argv[],
+    bool first, const char **user)
 {
 	static struct rcptopt	 opts[2 * REMOTE_RCPTS_MAX];
 	size_t			 nopts = 0, i;
 	int			 c;
 
-	while ((c = getopt(argc, argv, "u:R:E:N:O:")) != -1) {
+	optind = 0;	/* glibc: start over on this argv */
+	while ((c = getopt(argc, argv, first ? "u:R:E:N:O:" : "R:E:N:O:")) !=
+	    -1) {
 		switch (c) {
 		case 'u':
 			*user = optarg;
@@ -95,12 +104,12 @@ parse_args(struct remote *r, int argc, char *argv[], const char **user)
 			if (strcasecmp(optarg, "FULL") != 0 &&
 			    strcasecmp(optarg, "HDRS") != 0)
 				return -1;
-			r->ret = optarg;
+			j->ret = optarg;
 			break;
 		case 'E':
 			if (!remote_xtext_ok(optarg) || strlen(optarg) > 100)
 				return -1;
-			r->envid = optarg;
+			j->envid = optarg;
 			break;
 		case 'N':
 		case 'O':
@@ -113,17 +122,49 @@ parse_args(struct remote *r, int argc, char *argv[], const char **user)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 3 || argc - 2 > REMOTE_RCPTS_MAX)
+	if (first) {
+		if (argc < 1)
+			return -1;
+		r->domain = argv[0];
+		argc--;
+		argv++;
+	}
+	if (argc < 2 || argc - 1 > REMOTE_RCPTS_MAX)
 		return -1;
-	r->domain = argv[0];
-	r->sender = strcmp(argv[1], "#@[]") == 0 ? "" : argv[1];
-	r->nrcpts = (size_t)(argc - 2);
-	r->rcpts = calloc(r->nrcpts, sizeof(*r->rcpts));
-	if (r->rcpts == NULL)
+	j->sender = strcmp(argv[0], "#@[]") == 0 ? "" : argv[0];
+	j->nrcpts = (size_t)(argc - 1);
+	j->rcpts = calloc(j->nrcpts, sizeof(*j->rcpts));
+	if (j->rcpts == NULL)
 		return -1;
-	for (i = 0; i < r->nrcpts; i++)
-		r->rcpts[i].addr = argv[2 + i];
-	return apply_opts(r, opts, nopts);
+	for (i = 0; i < j->nrcpts; i++)
+		j->rcpts[i].addr = argv[1 + i];
+	return apply_opts(j, opts, nopts);
+}
+
+/* The messages, split at lone "+" arguments: 0 or -1. */
+static int
+parse_args(struct remote *r, int argc, char *argv[], const char **user)
+{
+	int	start = 0, end;
+
+	r->jobs = calloc(REMOTE_BATCH_MAX, sizeof(*r->jobs));
+	if (r->jobs == NULL)
+		return -1;
+	while (start < argc) {
+		for (end = start + 1; end < argc && strcmp(argv[end], "+") != 0;
+		    end++)
+			;
+		if (r->njobs == REMOTE_BATCH_MAX)
+			return -1;
+		r->jobs[r->njobs].msgfd = r->njobs == 0 ? STDIN_FILENO :
+		    REMOTE_BATCH_FD + (int)r->njobs;
+		if (parse_job(r, &r->jobs[r->njobs], end - start, argv + start,
+		    r->njobs == 0, user) == -1)
+			return -1;
+		r->njobs++;
+		start = end;
+	}
+	return r->njobs > 0 ? 0 : -1;
 }
 
 /* A value fit for the SMTP envelope (no CR, LF, '<', '>', space). */
@@ -153,24 +194,16 @@ drop(const char *user)
 	return 0;
 }
 
-/* Everything before the delivery: 0 go on, -1 the message result set. */
+/* The loaded message before the delivery: 0, or -1 its result set. */
 static int
 prepare(struct remote *r)
 {
 	struct stat	 st;
-	const char	*why = NULL;
 	size_t		 i;
 
 	if (fstat(r->msgfd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		remote_msg_set(r, 'Z', "4.3.0", "the message on fd 0 is not "
-		    "a regular file");
-		return -1;
-	}
-	errno = 0;
-	if (remote_cfg_load(r, paths_control(), &why) == -1) {
-		remote_msg_set(r, 'Z', "4.3.5", "control file trouble: %s%s%s",
-		    why, errno != 0 ? ": " : "", errno != 0 ? strerror(errno) :
-		    "");
+		remote_msg_set(r, 'Z', "4.3.0", "the message on fd %d is not "
+		    "a regular file", r->msgfd);
 		return -1;
 	}
 	if (!envelope_ok(r->sender, true)) {
@@ -187,6 +220,64 @@ prepare(struct remote *r)
 		return -1;
 	}
 	return 0;
+}
+
+/* Every job not done gets r's message result (a failure of the run). */
+static void
+fail_all(struct remote *r)
+{
+	char	l = r->mletter == 'D' ? 'D' : 'Z';
+	char	status[SMTPREPLY_ENH_MAX], text[REMOTE_TEXT_MAX + 1];
+	size_t	k;
+
+	strlcpy(status, r->mstatus, sizeof(status));
+	strlcpy(text, r->mtext, sizeof(text));
+	for (k = 0; k < r->njobs; k++) {
+		if (r->jobs[k].done)
+			continue;
+		remote_job_load(r, k);
+		remote_msg_set(r, l, status, "%s", text);
+		remote_rest_set(r, l, status, text);
+		remote_job_save(r, k);
+		r->jobs[k].done = true;
+	}
+}
+
+/*
+ * Control files once, each message, DNS once, then SMTP.  Trouble is
+ * a result: every job has its results afterwards.
+ */
+static void
+run(struct remote *r)
+{
+	const char	*why = NULL;
+	size_t		 k, left = 0;
+
+	errno = 0;
+	if (remote_cfg_load(r, paths_control(), &why) == -1) {
+		remote_msg_set(r, 'Z', "4.3.5", "control file trouble: %s%s%s",
+		    why, errno != 0 ? ": " : "", errno != 0 ? strerror(errno) :
+		    "");
+		fail_all(r);
+		return;
+	}
+	for (k = 0; k < r->njobs; k++) {
+		remote_job_load(r, k);
+		if (prepare(r) == -1) {
+			remote_rest_set(r, r->mletter == 'D' ? 'D' : 'Z',
+			    r->mstatus, r->mtext);
+			r->jobs[k].done = true;
+		} else
+			left++;
+		remote_job_save(r, k);
+	}
+	if (left == 0)
+		return;
+	if (remote_dns(r) == -1) {
+		fail_all(r);
+		return;
+	}
+	remote_deliver(r);
 }
 
 static void
@@ -215,23 +306,44 @@ cleanup(struct remote *r)
 		buf_free(&r->hosts[i].tlsa);
 	free(r->hosts);
 	free(r->conn.reply);
-	free(r->rcpts);
+	for (i = 0; r->jobs != NULL && i < r->njobs + (r->njobs <
+	    REMOTE_BATCH_MAX); i++)
+		free(r->jobs[i].rcpts);
+	free(r->jobs);
 	if (r->sslctx != NULL)
 		SSL_CTX_free(r->sslctx);
 	explicit_bzero(&r->cfg, sizeof(r->cfg));
+}
+
+/* Log and write the results of every job, in order: 0 or -1. */
+static int
+results(struct remote *r)
+{
+	struct buf	out;
+	size_t		k;
+	int		rv = 0;
+
+	for (k = 0; k < r->njobs && rv == 0; k++) {
+		remote_job_load(r, k);
+		log_results(r);
+		buf_init(&out, (r->nrcpts + 1) * (REMOTE_TEXT_MAX + 32));
+		if (remote_results_format(r, &out) == -1 ||
+		    io_write_all(STDOUT_FILENO, out.data, out.len) == -1)
+			rv = -1;
+		buf_free(&out);
+	}
+	return rv;
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct remote	 r;
-	struct buf	 out;
 	const char	*user = paths_remote_user();
 	int		 rv = 0;
 
 	log_init("tern-remote", false);
 	memset(&r, 0, sizeof(r));
-	r.msgfd = STDIN_FILENO;
 	rconn_init(&r.conn);
 	buf_init(&r.out, REMOTE_PIPELINE_MAX * 2048);
 	if (parse_args(&r, argc, argv, &user) == -1) {
@@ -248,19 +360,12 @@ main(int argc, char *argv[])
 		cleanup(&r);
 		return usage("fatal: out of memory");
 	}
-	if (prepare(&r) == 0 && remote_dns(&r) == 0)
-		remote_deliver(&r);
-	else
-		remote_rest_set(&r, r.mletter == 'D' ? 'D' : 'Z', r.mstatus,
-		    r.mtext);
-	log_results(&r);
-	buf_init(&out, (REMOTE_RCPTS_MAX + 1) * (REMOTE_TEXT_MAX + 32));
-	if (remote_results_format(&r, &out) == -1 ||
-	    io_write_all(STDOUT_FILENO, out.data, out.len) == -1) {
+	remote_job_load(&r, 0);
+	run(&r);
+	if (results(&r) == -1) {
 		log_warn("fatal: cannot write the results");
 		rv = 111;
 	}
-	buf_free(&out);
 	cleanup(&r);
 	return rv;
 }

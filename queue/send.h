@@ -24,6 +24,7 @@
 #define SEND_INJECT_WAIT 120	/* seconds tern-queue may take */
 #define SEND_RUN_RCPTS	1000	/* recipients per tern-remote run */
 #define SEND_RUN_ARGV_MAX (64 * 1024)	/* a run's argv (iface-remote.md) */
+#define SEND_RUN_MSGS	32	/* messages in one run (REMOTE_BATCH_MAX) */
 #define SEND_DOWN_MAX	10000	/* dead-host cache entries */
 #define SEND_DOWN_FIRST	60	/* seconds a dead domain is skipped */
 #define SEND_DOWN_LAST	3600	/* the backoff doubles up to this */
@@ -52,7 +53,11 @@ struct send_msg {
 };
 TAILQ_HEAD(send_waitq, send_msg);
 
-/* One tern-remote run in flight: one message, one domain. */
+/*
+ * One message's part of a tern-remote run (one domain).  A run is its
+ * first part, which is on st->runs and owns the result pipe, and the
+ * parts chained by next, in argv order (tern-remote(8)).
+ */
 struct send_run {
 	struct send_msg		*m;
 	char			 domain[ADDR_DOMAIN_MAX + 1];	/* lower case */
@@ -61,10 +66,12 @@ struct send_run {
 	off_t			*off;		/* their state bytes */
 	char			**addr;		/* into abuf */
 	char			*abuf;
-	int			 fd;		/* result pipe, read end */
+	int			 fd;		/* result pipe, read end; -1
+						   in parts after the first */
 	struct buf		 in;		/* results read so far */
+	struct send_run		*next;		/* the next part of the run */
 	LIST_ENTRY(send_run)	 mlink;		/* m->runs */
-	TAILQ_ENTRY(send_run)	 link;		/* st->runs */
+	TAILQ_ENTRY(send_run)	 link;		/* st->runs: first parts */
 };
 TAILQ_HEAD(send_runq, send_run);
 
@@ -124,7 +131,7 @@ struct send_state {
 	int			 rspawn;	/* remote spawner socket */
 	pid_t			 rspawn_pid;
 	struct send_runq	 runs;		/* tern-remote runs */
-	size_t			 nruns;
+	size_t			 nruns;		/* runs (processes) */
 	struct send_rwaitq	 rwaitq;	/* groups waiting for a run */
 	struct send_down	*down;		/* dead-host cache */
 	size_t			 ndown;
@@ -244,7 +251,10 @@ void	send_settle(struct send_state *, struct send_msg *, time_t now);
  * message fails with 4.4.7 instead (its state in env becomes B, so
  * that the caller sees when m is finished); otherwise runs start in
  * batches of at most SEND_RUN_RCPTS while concurrencyremote and
- * concurrencydomain allow, and the rest waits for a free run.
+ * concurrencydomain allow, and the rest waits for a free run.  A run
+ * that starts takes along up to SEND_RUN_MSGS - 1 other messages
+ * waiting for the same domain (all their waiting recipients there,
+ * when they fit in the argv): one tern-remote, one connection.
  */
 void	send_remote_attempt(struct send_state *, struct send_msg *,
 	    struct spool_env *, time_t now);
@@ -253,10 +263,12 @@ void	send_remote_pump(struct send_state *, time_t now);
 /* True when recipient i of m is in a run in flight. */
 bool	send_remote_in_flight(const struct send_msg *, size_t i);
 /*
- * Read what a run wrote (fd readable); at EOF apply its results: K marks
- * D, D records the failure and marks B, Z stays T (4.4.7 when expired);
- * missing results are Z 4.3.0.  Then the dead-host cache is updated,
- * and m settles when nothing of it is left.
+ * Read what a run wrote (fd readable); at EOF apply its results, part
+ * by part: K marks D, D records the failure and marks B, Z stays T
+ * (4.4.7 when expired); missing results are Z 4.3.0.  Then the
+ * dead-host cache is updated (down only when every message's record
+ * is MZ and nothing was delivered), and each message settles when
+ * nothing of it is left.
  */
 void	send_remote_read(struct send_state *, struct send_run *, time_t now);
 /* Forget every waiting group of m (its envelope went away). */
@@ -291,12 +303,14 @@ pid_t	send_rspawn_start(const char *remote_path, const char *resolve_path,
 /*
  * Ask the spawner to run tern-remote with the argv in payload (the
  * arguments after argv[0], each ending in NUL, len bytes in all) on
- * message fd msgfd and result pipe resfd (the caller closes its
+ * the nmsg (1..SEND_RUN_MSGS) message fds msgfd (message 0 becomes fd
+ * 0, message k fd 3 + k) and result pipe resfd (the caller closes its
  * copies).  0, or -1 with errno (E2BIG: empty, over SEND_RUN_ARGV_MAX
- * or not NUL-terminated; EPIPE: the spawner is gone).
+ * or not NUL-terminated; EINVAL: nmsg out of range; EPIPE: the spawner
+ * is gone).
  */
 int	send_rspawn_request(int sock, const char *payload, size_t len,
-	    int msgfd, int resfd);
+	    const int *msgfd, size_t nmsg, int resfd);
 
 /* --- send_bounce.c: finishing messages ------------------------------ */
 

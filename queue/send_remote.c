@@ -17,7 +17,6 @@
 
 /* Bytes of results a run may write: per record, and for the message. */
 #define RUN_REC_MAX	(2 + 1 + SEND_STATUS_MAX + 1 + SEND_TEXT_MAX + 1)
-#define RUN_IN_MAX(n)	(((n) + 1) * RUN_REC_MAX)
 #define ESC_DOM		(ADDR_DOMAIN_MAX * 4 + 1)
 
 /* A remote recipient of the envelope being handled. */
@@ -223,15 +222,21 @@ batch_size(const struct spool_env *env, const char *dom,
 	return k;
 }
 
-/* The argv (after argv[0]) of a run of refs[0..n), NUL-separated. */
+/*
+ * One message's part of a run's argv, NUL-separated: options, the
+ * domain (first part only), the sender, the recipients refs[0..n).
+ * Parts after the first start with a lone "+" (tern-remote(8)).
+ */
 static int
 build_argv(struct buf *b, const struct spool_env *env, const char *dom,
-    const struct rref *refs, size_t n)
+    const struct rref *refs, size_t n, bool first)
 {
 	const struct spool_rcpt *rc;
 	size_t k;
 	int r = 0;
 
+	if (!first)
+		r |= buf_printf(b, "+%c", 0);
 	if (env->ret != NULL)
 		r |= buf_printf(b, "-R%c%s%c", 0, env->ret, 0);
 	if (env->envid != NULL)
@@ -243,14 +248,16 @@ build_argv(struct buf *b, const struct spool_env *env, const char *dom,
 		if (rc->orcpt != NULL)
 			r |= buf_printf(b, "-O%c%zu:%s%c", 0, k, rc->orcpt, 0);
 	}
-	r |= buf_printf(b, "%s%c%s%c", dom, 0, env->sender, 0);
+	if (first)
+		r |= buf_printf(b, "%s%c", dom, 0);
+	r |= buf_printf(b, "%s%c", env->sender, 0);
 	for (k = 0; k < n; k++)
 		r |= buf_printf(b, "%s%c", env->rcpt[refs[k].idx].addr, 0);
 	return r == 0 ? 0 : -1;
 }
 
 static struct send_run *
-run_new(const struct spool_env *env, const char *dom,
+run_new(struct send_msg *m, const struct spool_env *env, const char *dom,
     const struct rref *refs, size_t n)
 {
 	struct send_run *run;
@@ -282,12 +289,14 @@ run_new(const struct spool_env *env, const char *dom,
 		memcpy(p, env->rcpt[refs[k].idx].addr, len);
 		run->addr[k] = p;
 	}
+	run->m = m;
 	run->n = n;
 	run->fd = -1;
-	buf_init(&run->in, RUN_IN_MAX(n));
+	buf_init(&run->in, 0);
 	return run;
 }
 
+/* Free one part (not linked anywhere any more). */
 static void
 run_free(struct send_run *run)
 {
@@ -301,6 +310,18 @@ run_free(struct send_run *run)
 	free(run);
 }
 
+/* Free a run's parts from run on. */
+static void
+run_free_chain(struct send_run *run)
+{
+	struct send_run *next;
+
+	for (; run != NULL; run = next) {
+		next = run->next;
+		run_free(run);
+	}
+}
+
 static void
 rspawn_lost(struct send_state *st)
 {
@@ -309,68 +330,177 @@ rspawn_lost(struct send_state *st)
 	st->rspawn = -1;
 }
 
-/* Hand run (argv in b) to the spawner: 0, or -1 (logged). */
+/* mess/<id> of m, opened for tern-remote: the fd, or -1 (logged). */
 static int
-run_spawn(struct send_state *st, struct send_msg *m, struct send_run *run,
-    const struct buf *b)
+open_mess(const struct send_state *st, const struct send_msg *m)
 {
 	char p[PATH_MAX];
-	int msgfd, pfd[2];
+	int fd;
 
 	if (send_path(p, sizeof(p), st->spool, SPOOL_MESS, m->id) == -1 ||
-	    (msgfd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+	    (fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		log_warn("%s unable to open the message", m->id);
 		return -1;
 	}
+	return fd;
+}
+
+/* A run being put together: its parts, argv, message fds. */
+struct batch {
+	struct send_run		*first, *last;
+	size_t			 nmsg;
+	int			 fds[SEND_RUN_MSGS];
+	struct send_rwait	*taken[SEND_RUN_MSGS];	/* [0] unused */
+	struct buf		 argv;
+	size_t			 nres;	/* result records expected */
+};
+
+/* Hand the batch to the spawner: the result pipe's read end, or -1. */
+static int
+run_spawn(struct send_state *st, const struct batch *bt)
+{
+	const char *id = bt->first->m->id;
+	int pfd[2];
+
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
-		log_warn("%s unable to make a pipe for tern-remote", m->id);
-		(void)close(msgfd);
+		log_warn("%s unable to make a pipe for tern-remote", id);
 		return -1;
 	}
-	if (send_rspawn_request(st->rspawn, b->data, b->len, msgfd,
-	    pfd[1]) == -1) {
-		log_warn("%s unable to start tern-remote", m->id);
-		if (errno != E2BIG)
+	if (send_rspawn_request(st->rspawn, bt->argv.data, bt->argv.len,
+	    bt->fds, bt->nmsg, pfd[1]) == -1) {
+		log_warn("%s unable to start tern-remote", id);
+		if (errno != E2BIG && errno != EINVAL)
 			rspawn_lost(st);
 		(void)close(pfd[0]);
 		pfd[0] = -1;
 	}
-	(void)close(msgfd);
 	(void)close(pfd[1]);
-	if (pfd[0] == -1)
-		return -1;
-	(void)io_nonblock(pfd[0], 1);
-	run->fd = pfd[0];
-	return 0;
+	if (pfd[0] != -1)
+		(void)io_nonblock(pfd[0], 1);
+	return pfd[0];
 }
 
-/* Start one run for refs[0..k) (k from batch_size): 0, or -1 (logged). */
+/*
+ * Add w's message to the batch when all its waiting recipients at dom
+ * fit (argv, SEND_RUN_RCPTS) and its message opens: 1 added, else 0
+ * (it stays waiting, for a run of its own).
+ */
+static int
+batch_take(struct send_state *st, struct batch *bt, struct send_rwait *w)
+{
+	struct spool_env env;
+	struct send_run *run = NULL;
+	struct rref *refs = NULL;
+	const char *why = NULL;
+	size_t n, len = bt->argv.len;
+	int fd = -1;
+
+	if (spool_env_read(st->spool, SPOOL_ENV, w->m->id, &env, &why) != 1)
+		return 0;
+	if ((refs = collect(st, w->m, &env, w->domain, &n)) == NULL ||
+	    batch_size(&env, w->domain, refs, n) != n ||
+	    build_argv(&bt->argv, &env, w->domain, refs, n, false) == -1 ||
+	    (run = run_new(w->m, &env, w->domain, refs, n)) == NULL ||
+	    (fd = open_mess(st, w->m)) == -1) {
+		buf_truncate(&bt->argv, len);
+		if (run != NULL)
+			run_free(run);
+		free(refs);
+		spool_env_free(&env);
+		return 0;
+	}
+	w->m->arrival = env.arrival;
+	bt->last->next = run;
+	bt->last = run;
+	bt->taken[bt->nmsg] = w;
+	bt->fds[bt->nmsg++] = fd;
+	bt->nres += n + 1;
+	free(refs);
+	spool_env_free(&env);
+	return 1;
+}
+
+/* Take along other messages waiting for dom (FIFO), up to the limit. */
+static void
+batch_fill(struct send_state *st, struct batch *bt)
+{
+	struct send_rwait *w;
+
+	TAILQ_FOREACH(w, &st->rwaitq, link) {
+		if (bt->nmsg == SEND_RUN_MSGS)
+			break;
+		if (w->m != bt->first->m &&
+		    strcmp(w->domain, bt->first->domain) == 0)
+			(void)batch_take(st, bt, w);
+	}
+}
+
+/* The batch runs now (result pipe rfd): link every part. */
+static void
+batch_commit(struct send_state *st, struct batch *bt, int rfd)
+{
+	struct send_run *run;
+	char dom[ESC_DOM];
+	size_t k;
+
+	for (k = 1; k < bt->nmsg; k++) {
+		TAILQ_REMOVE(&st->rwaitq, bt->taken[k], link);
+		bt->taken[k]->m->rwait--;
+		free(bt->taken[k]);
+	}
+	for (run = bt->first; run != NULL; run = run->next) {
+		LIST_INSERT_HEAD(&run->m->runs, run, mlink);
+		run->m->rinflight++;
+	}
+	run = bt->first;
+	run->fd = rfd;
+	buf_init(&run->in, bt->nres * RUN_REC_MAX);
+	TAILQ_INSERT_TAIL(&st->runs, run, link);
+	st->nruns++;
+	if (bt->nmsg > 1) {
+		(void)log_esc(dom, sizeof(dom), run->domain,
+		    strlen(run->domain));
+		log_info("%s remote run domain=%s messages=%zu", run->m->id,
+		    dom, bt->nmsg);
+	}
+}
+
+/*
+ * Start one run for refs[0..k) of m (k from batch_size), with other
+ * messages waiting for the same domain when this is m's last batch
+ * (last): 0, or -1 (logged).
+ */
 static int
 run_start(struct send_state *st, struct send_msg *m,
     const struct spool_env *env, const char *dom, const struct rref *refs,
-    size_t k)
+    size_t k, bool last)
 {
-	struct send_run *run;
-	struct buf b;
-	int r = -1;
+	struct batch bt;
+	size_t i;
+	int rfd = -1;
 
-	buf_init(&b, SEND_RUN_ARGV_MAX);
-	if (build_argv(&b, env, dom, refs, k) == -1)
+	memset(&bt, 0, sizeof(bt));
+	buf_init(&bt.argv, SEND_RUN_ARGV_MAX);
+	if (build_argv(&bt.argv, env, dom, refs, k, true) == -1)
 		log_warn("%s unable to build the argv of tern-remote", m->id);
-	else if ((run = run_new(env, dom, refs, k)) == NULL)
+	else if ((bt.first = run_new(m, env, dom, refs, k)) == NULL)
 		log_warn("%s unable to start a run", m->id);
-	else if (run_spawn(st, m, run, &b) == -1)
-		run_free(run);
-	else {
-		run->m = m;
-		LIST_INSERT_HEAD(&m->runs, run, mlink);
-		TAILQ_INSERT_TAIL(&st->runs, run, link);
-		m->rinflight++;
-		st->nruns++;
-		r = 0;
+	else if ((bt.fds[0] = open_mess(st, m)) != -1) {
+		bt.last = bt.first;
+		bt.nmsg = 1;
+		bt.nres = k + 1;
+		if (last)
+			batch_fill(st, &bt);
+		rfd = run_spawn(st, &bt);
 	}
-	buf_free(&b);
-	return r;
+	for (i = 0; i < bt.nmsg; i++)
+		(void)close(bt.fds[i]);
+	if (rfd != -1)
+		batch_commit(st, &bt, rfd);
+	else
+		run_free_chain(bt.first);
+	buf_free(&bt.argv);
+	return rfd != -1 ? 0 : -1;
 }
 
 /*
@@ -427,7 +557,8 @@ group(struct send_state *st, struct send_msg *m, struct spool_env *env,
 			return;
 		}
 		b = batch_size(env, dom, refs + k, n - k);
-		if (b == 0 || run_start(st, m, env, dom, refs + k, b) == -1) {
+		if (b == 0 || run_start(st, m, env, dom, refs + k, b,
+		    k + b == n) == -1) {
 			(void)strlcpy(text, "cannot start tern-remote",
 			    sizeof(text));
 			break;
@@ -570,53 +701,88 @@ apply(struct send_state *st, const struct send_run *run, size_t k,
 	}
 }
 
-/* Apply every result of a finished run; returns the message letter. */
+/*
+ * Apply the results of one part, from *p on (good false once they are
+ * missing or bad: the rest is Z 4.3.0); returns its message letter, or
+ * '\0' when its message record is missing.
+ */
 static char
-run_results(struct send_state *st, const struct send_run *run,
-    bool *delivered_out, char *why, size_t whysz, time_t now)
+part_results(struct send_state *st, const struct send_run *run,
+    const char **p, const char *end, bool *good, bool *delivered_out,
+    char *why, size_t whysz, time_t now)
 {
 	static const struct rres none = { 'Z', "4.3.0",
 	    "tern-remote gave no result" };
 	struct rres res;
-	const char *p = run->in.data, *end = run->in.data + run->in.len;
-	bool good = p != NULL;
 	size_t k;
 
 	*delivered_out = false;
 	for (k = 0; k < run->n; k++) {
-		if (good && parse_rec(&p, end, false, &res) == -1)
-			good = false;
-		apply(st, run, k, good ? &res : &none, now);
-		*delivered_out |= good && res.letter == 'K';
+		if (*good && parse_rec(p, end, false, &res) == -1)
+			*good = false;
+		apply(st, run, k, *good ? &res : &none, now);
+		*delivered_out |= *good && res.letter == 'K';
 	}
-	if (!good || parse_rec(&p, end, true, &res) == -1)
+	if (!*good || parse_rec(p, end, true, &res) == -1) {
+		*good = false;
 		return '\0';
+	}
 	(void)strlcpy(why, res.text, whysz);
 	return res.letter;
 }
 
+/*
+ * Apply the results of every part; the dead-host cache marks the
+ * domain down only when every message record is MZ and nothing was
+ * delivered, keeping the last message's text.
+ */
 static void
-run_end(struct send_state *st, struct send_run *run, time_t now)
+run_results(struct send_state *st, const struct send_run *first,
+    time_t now)
 {
-	struct send_msg *m = run->m;
-	char dom[ESC_DOM], why[SEND_DOWN_TEXT + 1], mres;
-	bool delivered;
+	const struct send_run *run;
+	const char *p = first->in.data, *end = p + first->in.len;
+	char dom[ESC_DOM], why[SEND_DOWN_TEXT + 1], mres, worst = '\0';
+	bool good = p != NULL, delivered, any_k = false;
 
 	why[0] = '\0';
-	mres = run_results(st, run, &delivered, why, sizeof(why), now);
-	(void)log_esc(dom, sizeof(dom), run->domain, strlen(run->domain));
-	log_info("%s remote domain=%s rcpts=%zu result=M%c", m->id, dom,
-	    run->n, mres == '\0' ? 'Z' : mres);
+	(void)log_esc(dom, sizeof(dom), first->domain, strlen(first->domain));
+	for (run = first; run != NULL; run = run->next) {
+		mres = part_results(st, run, &p, end, &good, &delivered, why,
+		    sizeof(why), now);
+		log_info("%s remote domain=%s rcpts=%zu result=M%c",
+		    run->m->id, dom, run->n, mres == '\0' ? 'Z' : mres);
+		any_k |= delivered;
+		if (mres != '\0' && (worst == '\0' || mres != 'Z'))
+			worst = mres;
+	}
 	/* No message record: our side failed, not the destination. */
-	if (mres != '\0')
-		send_down_update(st, run->domain, mres, delivered, why, now);
-	LIST_REMOVE(run, mlink);
-	TAILQ_REMOVE(&st->runs, run, link);
-	m->rinflight--;
+	if (worst != '\0')
+		send_down_update(st, first->domain, worst, any_k, why, now);
+}
+
+/* Unlink every part of a finished run; each message then settles. */
+static void
+run_end(struct send_state *st, struct send_run *first, time_t now)
+{
+	struct send_msg *ms[SEND_RUN_MSGS];
+	struct send_run *run, *next;
+	size_t n = 0, i;
+
+	run_results(st, first, now);
+	TAILQ_REMOVE(&st->runs, first, link);
 	st->nruns--;
-	run_free(run);
-	if (!send_msg_busy(m))
-		send_settle(st, m, now);
+	for (run = first; run != NULL; run = next) {
+		next = run->next;
+		LIST_REMOVE(run, mlink);
+		run->m->rinflight--;
+		if (n < SEND_RUN_MSGS)
+			ms[n++] = run->m;
+		run_free(run);
+	}
+	for (i = 0; i < n; i++)
+		if (!send_msg_busy(ms[i]))
+			send_settle(st, ms[i], now);
 }
 
 void
@@ -645,14 +811,16 @@ send_remote_read(struct send_state *st, struct send_run *run, time_t now)
 void
 send_remote_abandon(struct send_state *st)
 {
-	struct send_run *run;
+	struct send_run *first, *run;
 
-	while ((run = TAILQ_FIRST(&st->runs)) != NULL) {
-		LIST_REMOVE(run, mlink);
-		TAILQ_REMOVE(&st->runs, run, link);
-		run->m->rinflight--;
+	while ((first = TAILQ_FIRST(&st->runs)) != NULL) {
+		TAILQ_REMOVE(&st->runs, first, link);
 		st->nruns--;
-		run_free(run);
+		for (run = first; run != NULL; run = run->next) {
+			LIST_REMOVE(run, mlink);
+			run->m->rinflight--;
+		}
+		run_free_chain(first);
 	}
 }
 

@@ -18,7 +18,9 @@
 #include "priv.h"
 #include "send.h"
 
-#define RSPAWN_FD_MIN	10	/* received fds are moved above 0-3 */
+/* received fds are moved above tern-remote's 0, 1, 3 and 4.. */
+#define RSPAWN_FD_MIN	(4 + SEND_RUN_MSGS)
+#define RSPAWN_FDS_MAX	(SEND_RUN_MSGS + 1)	/* messages, result pipe */
 #define RSPAWN_RESOLVER_FD 3	/* tern-remote's resolver connection */
 #define RSPAWN_CHILDREN_MAX 100000	/* bounded pid table */
 
@@ -137,21 +139,32 @@ resolver_connect(struct rspawn *rs)
 	return sv[0];
 }
 
-/* In the child: fds 0, 1 and 3 in place, then exec tern-remote. */
+/*
+ * In the child: message 0 on fd 0, the result pipe on 1, the resolver
+ * on 3, message k on 3 + k (fds[] is message 0, the pipe, message 1,
+ * ...), then exec tern-remote.
+ */
 static void
-remote_exec(const struct rspawn *rs, char **argv, int msgfd, int resfd,
+remote_exec(const struct rspawn *rs, char **argv, int *fds, size_t nfds,
     int dnsfd)
 {
+	size_t i;
+	int to;
+
 	child_signals();
-	/* Move everything out of the way of 0, 1 and 3 first. */
-	if ((msgfd = fcntl(msgfd, F_DUPFD_CLOEXEC, RSPAWN_FD_MIN)) == -1 ||
-	    (resfd = fcntl(resfd, F_DUPFD_CLOEXEC, RSPAWN_FD_MIN)) == -1)
-		_exit(111);
+	/* Move everything out of the way of 0 to 3 + SEND_RUN_MSGS first. */
+	for (i = 0; i < nfds; i++)
+		if ((fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC,
+		    RSPAWN_FD_MIN)) == -1)
+			_exit(111);
 	if (dnsfd != -1 && (dnsfd = fcntl(dnsfd, F_DUPFD_CLOEXEC,
 	    RSPAWN_FD_MIN)) == -1)
 		_exit(111);
-	if (dup2(msgfd, 0) == -1 || dup2(resfd, 1) == -1)
-		_exit(111);
+	for (i = 0; i < nfds; i++) {
+		to = i == 0 ? 0 : i == 1 ? 1 : RSPAWN_RESOLVER_FD + (int)i - 1;
+		if (dup2(fds[i], to) == -1)
+			_exit(111);
+	}
 	if (dnsfd != -1) {
 		if (dup2(dnsfd, RSPAWN_RESOLVER_FD) == -1 ||
 		    setenv("TERN_RESOLVER_FD", "3", 1) == -1)
@@ -225,7 +238,7 @@ split_argv(char *p, size_t len)
 }
 
 static void
-spawn(struct rspawn *rs, size_t len, int msgfd, int resfd)
+spawn(struct rspawn *rs, size_t len, int *fds, size_t nfds)
 {
 	char **argv;
 	pid_t pid;
@@ -238,7 +251,7 @@ spawn(struct rspawn *rs, size_t len, int msgfd, int resfd)
 	dnsfd = resolver_connect(rs);
 	pid = fork();
 	if (pid == 0)
-		remote_exec(rs, argv, msgfd, resfd, dnsfd);
+		remote_exec(rs, argv, fds, nfds, dnsfd);
 	if (pid == -1)
 		log_warn("rspawn: unable to fork for tern-remote");
 	else
@@ -254,12 +267,13 @@ receive(struct rspawn *rs)
 {
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
+		char		buf[CMSG_SPACE(RSPAWN_FDS_MAX * sizeof(int))];
 	} cbuf;
 	struct msghdr msg;
 	struct cmsghdr *c;
 	struct iovec iov;
-	int fds[2] = { -1, -1 };
+	int fds[RSPAWN_FDS_MAX];
+	size_t nfds = 0, i, k;
 	ssize_t n;
 
 	memset(&msg, 0, sizeof(msg));
@@ -274,20 +288,25 @@ receive(struct rspawn *rs)
 	while (n == -1 && errno == EINTR);
 	if (n <= 0)
 		return n == 0 ? 0 : -1;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
-			memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			if (nfds < RSPAWN_FDS_MAX)
+				memcpy(&fds[nfds++], CMSG_DATA(c) + i *
+				    sizeof(int), sizeof(int));
+			else	/* cannot happen: the buffer holds no more */
+				log_warnx("rspawn: too many fds");
+		}
+	}
 	/* A bad request closes the pipe: tern-send sees EOF, no results. */
-	if (fds[0] != -1 && fds[1] != -1 && !(msg.msg_flags & (MSG_TRUNC |
-	    MSG_CTRUNC)))
-		spawn(rs, (size_t)n, fds[0], fds[1]);
+	if (nfds >= 2 && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		spawn(rs, (size_t)n, fds, nfds);
 	else
 		log_warnx("rspawn: bad request");
-	if (fds[0] != -1)
-		(void)close(fds[0]);
-	if (fds[1] != -1)
-		(void)close(fds[1]);
+	for (i = 0; i < nfds; i++)
+		(void)close(fds[i]);
 	return 1;
 }
 
@@ -398,21 +417,29 @@ send_rspawn_start(const char *remote_path, const char *resolve_path,
 }
 
 int
-send_rspawn_request(int sock, const char *payload, size_t len, int msgfd,
-    int resfd)
+send_rspawn_request(int sock, const char *payload, size_t len,
+    const int *msgfd, size_t nmsg, int resfd)
 {
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
+		char		buf[CMSG_SPACE(RSPAWN_FDS_MAX * sizeof(int))];
 	} cbuf;
 	struct msghdr msg;
 	struct cmsghdr *c;
 	struct iovec iov;
-	int fds[2] = { msgfd, resfd };
+	int fds[RSPAWN_FDS_MAX];
+	size_t i;
 	ssize_t n;
 
 	if (len == 0 || len > SEND_RUN_ARGV_MAX || payload[len - 1] != '\0')
 		return errno = E2BIG, -1;
+	if (nmsg == 0 || nmsg > SEND_RUN_MSGS)
+		return errno = EINVAL, -1;
+	/* message 0 and the pipe first: the layout of a one-message run */
+	fds[0] = msgfd[0];
+	fds[1] = resfd;
+	for (i = 1; i < nmsg; i++)
+		fds[i + 1] = msgfd[i];
 	iov.iov_base = (void *)(uintptr_t)payload;
 	iov.iov_len = len;
 	memset(&msg, 0, sizeof(msg));
@@ -420,12 +447,12 @@ send_rspawn_request(int sock, const char *payload, size_t len, int msgfd,
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = sizeof(cbuf.buf);
+	msg.msg_controllen = CMSG_SPACE((nmsg + 1) * sizeof(int));
 	c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	c->cmsg_len = CMSG_LEN((nmsg + 1) * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, (nmsg + 1) * sizeof(int));
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);

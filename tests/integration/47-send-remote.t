@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """tern-send runs tern-remote: one transaction per (message, domain),
+several messages for one domain in one run (one connection),
 per-recipient results, retries, bounces, the dead-host cache and the
 per-domain concurrency limit, against scripted servers on 127.0.0.2
 reached through control/smtproutes (no DNS)."""
@@ -291,6 +292,74 @@ def test_batches():
             srv.stop()
 
 
+def test_queued_batch():
+    with Instance() as t:
+        setup(t)
+        t.set("concurrencydomain", "1")
+        srv = CountingServer("127.0.0.2")
+        try:
+            routes(t, {"b.test": srv})
+            for i in range(20):
+                code, _ = t.queue(message(subject="batch %d" % i),
+                                  "s@tern.test", ["u%d@b.test" % i])
+                if code != 0:
+                    break
+            is_(code, 0, "20 messages queued while tern-send is stopped")
+            t.start_send(ENV)
+            ok(wait_for(t.queue_empty, 30), "all 20 delivered")
+            ok(len(srv.sessions) <= 2, "far fewer connections than "
+               "messages: %d for 20" % len(srv.sessions))
+            is_(srv.peak, 1, "concurrencydomain 1: one connection at a "
+                "time")
+            subj = sorted(re.search(rb"Subject: (batch \d+)", d).group(1)
+                          for x in srv.sessions for d in x.data)
+            is_(subj, sorted(b"batch %d" % i for i in range(20)),
+                "each message delivered exactly once")
+            ok(re.search(r"remote run domain=b\.test messages=(\d+)",
+                         t.logtext()), "log: a run of several messages")
+            is_(len(re.findall(r"remote domain=b\.test rcpts=1 result=MK",
+                               t.logtext())), 20,
+                "log: one result line per message")
+        finally:
+            srv.stop()
+
+
+def test_batch_mixed_results():
+    with Instance() as t:
+        setup(t)
+        t.set("concurrencydomain", "1")
+        t.set("remoteretrystep", "3600")    # no retry of the 451 one
+        srv = SMTPServer("127.0.0.2", greeting_delay=1.0,
+                         rcpt=lambda a: "451 4.2.0 later"
+                         if a.startswith("tmp") else "250 2.1.5 ok")
+        try:
+            routes(t, {"m.test": srv})
+            t.start_send(ENV)
+            t.queue(message(subject="first"), "s@tern.test", ["u0@m.test"])
+            ok(wait_for(lambda: len(srv.sessions) == 1, 10),
+               "mixed batch: the first run is in its slow greeting")
+            for n in ["u1", "u2", "tmp"]:    # the MZ one last
+                t.queue(message(subject=n), "s@tern.test",
+                        ["%s@m.test" % n])
+            # (the 451 one gets an empty DATA: 354 then "." at once)
+            ok(wait_for(lambda: sorted(re.search(rb"Subject: \w+", d)[0]
+                                       for x in srv.sessions
+                                       for d in x.data if d) ==
+                        [b"Subject: first", b"Subject: u1",
+                         b"Subject: u2"], 20),
+               "mixed batch: the accepted messages delivered, once each")
+            ok(wait_for(lambda: "to=<tmp@m.test> deferred status=4.2.0" in
+                        t.logtext(), 10), "mixed batch: 451 deferred")
+            is_(len(srv.sessions), 2, "mixed batch: the three waiting "
+                "messages went in one run")
+            time.sleep(0.3)
+            ok("destination m.test down" not in t.logtext(),
+               "mixed batch: MZ with MK in the run: domain not down")
+            ok(not t.queue_empty(), "mixed batch: the deferred one stays")
+        finally:
+            srv.stop()
+
+
 def test_local_not_blocked():
     with Instance() as t:
         setup(t)
@@ -332,6 +401,8 @@ def fake_libexec(t, script):
 def test_missing_results():
     with Instance() as t:
         setup(t)
+        # no retry: it would deliver b (the fake says K for the first)
+        t.set("remoteretrystep", "3600")
         # The first recipient's result, then nothing: the run "died".
         lib = fake_libexec(t, "printf 'K\\0002.0.0\\000fine\\000'\n"
                            "exit 111\n")
@@ -427,6 +498,8 @@ def main():
     test_domain_concurrency()
     test_expiry()
     test_batches()
+    test_queued_batch()
+    test_batch_mixed_results()
     test_local_not_blocked()
     test_missing_results()
     test_spawner_gone()

@@ -8,8 +8,9 @@
 
 Every reply can be scripted: the greeting (with a delay, or raw bytes),
 the EHLO keywords, MAIL, RCPT per recipient (a function of the address),
-DATA, the reply after the message, what happens after the message (drop
-the connection without a reply), STARTTLS with a certificate (and bytes
+DATA, RSET, the reply after the message, what happens after the message
+(drop the connection without a reply, or after the reply to the n-th
+message of the first session), STARTTLS with a certificate (and bytes
 injected right after the 220), and raw bytes instead of any reply.  A
 Session records the commands (bytes, CRLF stripped), the DATA content
 exactly as it came over the wire (dot-stuffing and CRLF kept, the final
@@ -49,7 +50,8 @@ class SMTPServer:
                  ehlo_reply=None, mail="250 2.1.0 ok", rcpt=None,
                  data="354 go ahead", end="250 2.0.0 queued as X",
                  after_data=None, cert=None, inject_after_starttls=b"",
-                 helo="250 fake.test"):
+                 helo="250 fake.test", rset="250 2.0.0 ok",
+                 drop_after=None):
         self.greeting = greeting
         self.greeting_delay = greeting_delay
         self.raw_greeting = raw_greeting
@@ -63,6 +65,9 @@ class SMTPServer:
         self.cert = cert
         self.inject = inject_after_starttls
         self.helo = helo
+        self.rset = rset
+        # close the first session after this many messages (replied to)
+        self.drop_after = drop_after
         self.sessions = []
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else
@@ -178,6 +183,8 @@ class SMTPServer:
                 if self.data.startswith("354"):
                     if not self._message(conn, f, s):
                         return
+            elif verb == b"RSET":
+                self._send(conn, self.rset)
             elif verb == b"QUIT":
                 self._send(conn, "221 2.0.0 bye")
                 return
@@ -197,4 +204,7 @@ class SMTPServer:
         if self.after_data == "drop":
             return False
         self._send(conn, self.end)
+        if self.drop_after is not None and s is self.sessions[0] and \
+                len(s.data) >= self.drop_after:
+            return False
         return True
