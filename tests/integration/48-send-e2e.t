@@ -31,24 +31,15 @@ def start_mx(b):
                    capture_output=True)
     if ROOT:
         b.chown_tree(b.certs)
-    portfile = os.path.join(b.dir, "port")
     b.mxlog = os.path.join(b.dir, "mx.log")
-    argv = [b.bin("tern-listen"), "-P", portfile]
+    argv = []
     if ROOT:
         argv += ["-R"]
     argv += [MX_HOST, "0", b.bin("tern-tlsd"), "-s", "-c", b.certs]
     if ROOT:
         argv += ["-U", "nobody", "-u", "nobody"]
     argv += [b.bin("tern-smtpd")]
-    with open(b.mxlog, "wb") as logf:
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=logf,
-                             env=b.env(), start_new_session=True)
-    b.procs.append(p)
-    wait_for(lambda: os.path.exists(portfile) and
-             os.path.getsize(portfile) > 0, timeout=10)
-    with open(portfile) as f:
-        return int(f.read())
+    return b.listen(argv, b.mxlog)[1]
 
 
 def instance_b(domain):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from ternlib import Instance, ok, is_, diag, done, skip_all, wait_for  # noqa
+from ternlib import Instance, ok, is_, diag, done, skip_all  # noqa
 
 ROOT = os.geteuid() == 0
 QID = re.compile(rb"queued as ([0-9a-v]{16})")
@@ -34,24 +34,15 @@ class Server:
 
     def __init__(self, t, tls_args, smtpd_args=()):
         Server.n += 1
-        self.portfile = os.path.join(t.dir, "port.%d" % Server.n)
         self.logpath = os.path.join(t.dir, "smtpd.%d.log" % Server.n)
-        argv = [t.bin("tern-listen"), "-P", self.portfile]
+        argv = []
         if ROOT:
             argv += ["-R"]
         argv += ["127.0.0.1", "0", t.bin("tern-tlsd"), "-c", t.certs]
         if ROOT:
             argv += ["-U", "nobody", "-u", "nobody"]
         argv += list(tls_args) + [t.bin("tern-smtpd")] + list(smtpd_args)
-        with open(self.logpath, "wb") as logf:
-            self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=logf,
-                                      env=t.env(), start_new_session=True)
-        t.procs.append(self.p)
-        wait_for(lambda: os.path.exists(self.portfile) and
-                 os.path.getsize(self.portfile) > 0, timeout=10)
-        with open(self.portfile) as f:
-            self.port = int(f.read())
+        self.p, self.port = t.listen(argv, self.logpath)
 
     def log(self):
         with open(self.logpath, "rb") as f:

@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from ternlib import Instance, ok, is_, diag, done, wait_for  # noqa
+from ternlib import Instance, ok, is_, diag, done  # noqa
 
 ROOT = os.geteuid() == 0
 QID = re.compile(rb"queued as ([0-9a-v]{16})")
@@ -46,22 +46,12 @@ class Server:
 
     def __init__(self, t, args=(), env=None):
         self.t = t
-        self.portfile = os.path.join(t.dir, "port.%d" % len(t.procs))
         self.logpath = os.path.join(t.dir, "smtpd.%d.log" % len(t.procs))
-        argv = [t.bin("tern-listen"), "-P", self.portfile]
+        argv = []
         if ROOT:
             argv += ["-U", "nobody"]
         argv += ["127.0.0.1", "0", t.bin("tern-smtpd")] + list(args)
-        with open(self.logpath, "wb") as logf:
-            self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=logf,
-                                      env=env or t.env(),
-                                      start_new_session=True)
-        t.procs.append(self.p)
-        wait_for(lambda: os.path.exists(self.portfile) and
-                 os.path.getsize(self.portfile) > 0, timeout=10)
-        with open(self.portfile) as f:
-            self.port = int(f.read())
+        self.p, self.port = t.listen(argv, self.logpath, env)
 
     def log(self):
         with open(self.logpath, "rb") as f:

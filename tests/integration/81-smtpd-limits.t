@@ -13,11 +13,10 @@ import os
 import re
 import smtplib
 import socket
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from ternlib import Instance, ok, is_, diag, done, wait_for  # noqa
+from ternlib import Instance, ok, is_, diag, done  # noqa
 
 ROOT = os.geteuid() == 0
 QID = re.compile(rb"queued as ([0-9a-v]{16})")
@@ -48,21 +47,12 @@ class Server:
     """tern-listen on 127.0.0.1 port 0 running tern-smtpd."""
 
     def __init__(self, t):
-        self.portfile = os.path.join(t.dir, "port")
         self.logpath = os.path.join(t.dir, "smtpd.log")
-        argv = [t.bin("tern-listen"), "-P", self.portfile]
+        argv = []
         if ROOT:
             argv += ["-U", "nobody"]
         argv += ["127.0.0.1", "0", t.bin("tern-smtpd")]
-        with open(self.logpath, "wb") as logf:
-            self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=logf,
-                                      env=t.env(), start_new_session=True)
-        t.procs.append(self.p)
-        wait_for(lambda: os.path.exists(self.portfile) and
-                 os.path.getsize(self.portfile) > 0, timeout=10)
-        with open(self.portfile) as f:
-            self.port = int(f.read())
+        self.p, self.port = t.listen(argv, self.logpath)
 
     def smtp(self):
         s = smtplib.SMTP("127.0.0.1", self.port, timeout=20)

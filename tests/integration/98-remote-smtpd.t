@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from ternlib import Instance, diag, done, is_, ok, skip_all, wait_for  # noqa
+from ternlib import Instance, diag, done, is_, ok, skip_all  # noqa
 
 ROOT = os.geteuid() == 0
 BODY = b"line one\n.dot line\n\nlast\n"
@@ -25,24 +25,15 @@ def start_mx(b):
                    capture_output=True)
     b.add_vuser("u@tern.test")
     b.set("recipients", "u@tern.test")
-    portfile = os.path.join(b.dir, "port")
     b.mxlog = os.path.join(b.dir, "mx.log")
-    argv = [b.bin("tern-listen"), "-P", portfile]
+    argv = []
     if ROOT:
         argv += ["-R"]
     argv += ["127.0.0.1", "0", b.bin("tern-tlsd"), "-s", "-c", b.certs]
     if ROOT:
         argv += ["-U", "nobody", "-u", "nobody"]
     argv += [b.bin("tern-smtpd")]
-    with open(b.mxlog, "wb") as logf:
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=logf,
-                             env=b.env(), start_new_session=True)
-    b.procs.append(p)
-    wait_for(lambda: os.path.exists(portfile) and
-             os.path.getsize(portfile) > 0, timeout=10)
-    with open(portfile) as f:
-        return int(f.read())
+    return b.listen(argv, b.mxlog)[1]
 
 
 def main():

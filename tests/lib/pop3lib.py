@@ -13,8 +13,6 @@ import ssl
 import subprocess
 import time
 
-from ternlib import wait_for
-
 ROOT = os.geteuid() == 0
 PASSWORD = "s3cret pass"
 
@@ -73,9 +71,8 @@ class Server:
     def __init__(self, t, mode="plain", login_args=None, pop3d_args=()):
         Server.n += 1
         self.t = t
-        self.portfile = os.path.join(t.dir, "pop3port.%d" % Server.n)
         self.logpath = os.path.join(t.dir, "pop3.%d.log" % Server.n)
-        argv = [t.bin("tern-listen"), "-P", self.portfile]
+        argv = []
         if ROOT:
             argv += ["-R"]
         argv += ["127.0.0.1", "0"]
@@ -89,15 +86,7 @@ class Server:
         argv += [t.bin("tern-pop3-login")]
         argv += login_args or [t.bin("tern-checkpass"), t.bin("tern-pop3d")]
         argv += list(pop3d_args)
-        with open(self.logpath, "wb") as logf:
-            self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=logf,
-                                      env=t.env(), start_new_session=True)
-        t.procs.append(self.p)
-        wait_for(lambda: os.path.exists(self.portfile) and
-                 os.path.getsize(self.portfile) > 0, timeout=10)
-        with open(self.portfile) as f:
-            self.port = int(f.read())
+        self.p, self.port = t.listen(argv, self.logpath)
 
     def log(self):
         with open(self.logpath, "rb") as f:

@@ -164,6 +164,25 @@ class Instance:
                               env=env or self.env(), timeout=60,
                               pass_fds=pass_fds, **kw)
 
+    def listen(self, args, log, env=None):
+        """Start `tern-listen -P <log>.port args...` in the background,
+        its stderr in the file log; returns (Popen, the bound port)."""
+        portfile = log + ".port"
+        argv = [self.bin("tern-listen"), "-P", portfile] + list(args)
+        with open(log, "wb") as logf:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=logf,
+                                 env=env or self.env(),
+                                 start_new_session=True)
+        self.procs.append(p)
+        if not wait_for(lambda: os.path.exists(portfile) and
+                        os.path.getsize(portfile) > 0, timeout=10):
+            with open(log, "rb") as f:
+                raise RuntimeError("tern-listen reported no port: %r"
+                                   % f.read())
+        with open(portfile) as f:
+            return p, int(f.read())
+
     def queue(self, message, sender, rcpts, extra=b""):
         """Feed tern-queue the qmail-queue way; returns (exit, stderr)."""
         env = b"F" + sender.encode() + b"\0" + extra
