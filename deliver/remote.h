@@ -118,6 +118,15 @@ struct remote_job {
 struct remote {
 	struct remote_job	*jobs;		/* the messages, in order */
 	size_t			 njobs;
+	/*
+	 * Called by remote_deliver for each job, in order, as soon as it
+	 * is finished, so that its results are out before the next one
+	 * starts (a run killed later costs no finished message); NULL:
+	 * none.  emitted counts the jobs it has written.
+	 */
+	void			(*job_done)(struct remote *, size_t);
+	size_t			 emitted;
+	bool			 emit_failed;	/* a write failed */
 	bool			 conn_bad;	/* 421 seen: do not reuse */
 	bool			 gaveup;	/* no host worked: rest Z */
 	bool			 rset_pending;	/* RSET's reply is due */

@@ -77,8 +77,10 @@ res_spawn(struct resolver *rs)
 	}
 	rs->pid = fork();
 	if (rs->pid == 0) {
+		/* only the pipes: no message fd (4..) reaches the resolver */
 		if (dup2(req[0], 0) == -1 || dup2(rep[1], 1) == -1)
 			_exit(111);
+		(void)close_range(3, ~0U, 0);
 		execl(path, "tern-resolve", "-p", (char *)NULL);
 		_exit(111);
 	}

@@ -743,11 +743,13 @@ remote_deliver(struct remote *r)
 	size_t	k;
 
 	for (k = 0; k < r->njobs; k++) {
-		if (r->jobs[k].done)
-			continue;
-		remote_job_load(r, k);
-		deliver_one(r);
-		remote_job_save(r, k);
+		if (!r->jobs[k].done) {
+			remote_job_load(r, k);
+			deliver_one(r);
+			remote_job_save(r, k);
+		}
+		if (r->job_done != NULL)
+			r->job_done(r, k);
 	}
 	if (r->conn.fd != -1)
 		quit(r);

@@ -93,9 +93,15 @@ parse_job(struct remote *r, struct remote_job *j, int argc, char *argv[],
 	size_t			 nopts = 0, i;
 	int			 c;
 
-	optind = 0;	/* glibc: start over on this argv */
-	while ((c = getopt(argc, argv, first ? "u:R:E:N:O:" : "R:E:N:O:")) !=
-	    -1) {
+	/*
+	 * glibc: optind 0 starts over on this argv; the leading '+' stops
+	 * at the first operand instead of permuting, so an address that
+	 * starts with '-' is never taken for an option (tern-send also
+	 * ends the options with "--").
+	 */
+	optind = 0;
+	while ((c = getopt(argc, argv, first ? "+u:R:E:N:O:" :
+	    "+R:E:N:O:")) != -1) {
 		switch (c) {
 		case 'u':
 			*user = optarg;
@@ -315,24 +321,34 @@ cleanup(struct remote *r)
 	explicit_bzero(&r->cfg, sizeof(r->cfg));
 }
 
-/* Log and write the results of every job, in order: 0 or -1. */
+/*
+ * Log and write the results of job k (the next one due), at once: a
+ * run that is killed later leaves tern-send the finished messages.
+ */
+static void
+job_results(struct remote *r, size_t k)
+{
+	struct buf	out;
+
+	if (r->emit_failed || k != r->emitted)
+		return;
+	remote_job_load(r, k);
+	log_results(r);
+	buf_init(&out, (r->nrcpts + 1) * (REMOTE_TEXT_MAX + 32));
+	if (remote_results_format(r, &out) == -1 ||
+	    io_write_all(STDOUT_FILENO, out.data, out.len) == -1)
+		r->emit_failed = true;
+	buf_free(&out);
+	r->emitted++;
+}
+
+/* The results of the jobs not written yet, in order: 0 or -1. */
 static int
 results(struct remote *r)
 {
-	struct buf	out;
-	size_t		k;
-	int		rv = 0;
-
-	for (k = 0; k < r->njobs && rv == 0; k++) {
-		remote_job_load(r, k);
-		log_results(r);
-		buf_init(&out, (r->nrcpts + 1) * (REMOTE_TEXT_MAX + 32));
-		if (remote_results_format(r, &out) == -1 ||
-		    io_write_all(STDOUT_FILENO, out.data, out.len) == -1)
-			rv = -1;
-		buf_free(&out);
-	}
-	return rv;
+	while (!r->emit_failed && r->emitted < r->njobs)
+		job_results(r, r->emitted);
+	return r->emit_failed ? -1 : 0;
 }
 
 int
@@ -361,6 +377,7 @@ main(int argc, char *argv[])
 		return usage("fatal: out of memory");
 	}
 	remote_job_load(&r, 0);
+	r.job_done = job_results;
 	run(&r);
 	if (results(&r) == -1) {
 		log_warn("fatal: cannot write the results");

@@ -248,6 +248,8 @@ build_argv(struct buf *b, const struct spool_env *env, const char *dom,
 		if (rc->orcpt != NULL)
 			r |= buf_printf(b, "-O%c%zu:%s%c", 0, k, rc->orcpt, 0);
 	}
+	/* an address may start with '-': end the options explicitly */
+	r |= buf_printf(b, "--%c", 0);
 	if (first)
 		r |= buf_printf(b, "%s%c", dom, 0);
 	r |= buf_printf(b, "%s%c", env->sender, 0);
@@ -701,6 +703,21 @@ apply(struct send_state *st, const struct send_run *run, size_t k,
 	}
 }
 
+/* Fewer than the three fields of a record are left: output cut off. */
+static bool
+cut_short(const char *q, const char *end)
+{
+	int fields = 0;
+
+	while (q < end && fields < 3) {
+		if ((q = memchr(q, '\0', (size_t)(end - q))) == NULL)
+			break;
+		q++;
+		fields++;
+	}
+	return fields < 3;
+}
+
 /*
  * Apply the results of one part, from *p on (good false once they are
  * missing or bad: the rest is Z 4.3.0); returns its message letter, or
@@ -714,11 +731,25 @@ part_results(struct send_state *st, const struct send_run *run,
 	static const struct rres none = { 'Z', "4.3.0",
 	    "tern-remote gave no result" };
 	struct rres res;
-	size_t k;
+	const char *q = *p;
+	size_t k, usable = run->n;
 
+	/*
+	 * Check the part before applying it: a record that does not parse
+	 * where a recipient's should be (a message record too early: fewer
+	 * results than recipients) means the results may be shifted, so
+	 * none of them is used.  Results cut off by the end of the output
+	 * (the run died) are in order: those that came count.
+	 */
+	for (k = 0; *good && k < run->n; k++)
+		if (parse_rec(&q, end, false, &res) == -1) {
+			usable = cut_short(q, end) ? k : 0;
+			break;
+		}
 	*delivered_out = false;
 	for (k = 0; k < run->n; k++) {
-		if (*good && parse_rec(p, end, false, &res) == -1)
+		if (*good && (k >= usable ||
+		    parse_rec(p, end, false, &res) == -1))
 			*good = false;
 		apply(st, run, k, *good ? &res : &none, now);
 		*delivered_out |= *good && res.letter == 'K';
@@ -785,8 +816,9 @@ run_end(struct send_state *st, struct send_run *first, time_t now)
 			send_settle(st, ms[i], now);
 }
 
-void
-send_remote_read(struct send_state *st, struct send_run *run, time_t now)
+/* Read what the run has written: 1 at EOF (or too much), 0 for more. */
+static int
+run_drain(struct send_run *run)
 {
 	char chunk[8192];
 	ssize_t n;
@@ -794,18 +826,24 @@ send_remote_read(struct send_state *st, struct send_run *run, time_t now)
 	for (;;) {
 		n = read(run->fd, chunk, sizeof(chunk));
 		if (n == -1 && errno == EAGAIN)
-			return;
+			return 0;
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			break;
+			return 1;
 		if (buf_append(&run->in, chunk, (size_t)n) == -1) {
 			/* More than any valid answer: what came is enough. */
 			log_warnx("%s tern-remote wrote too much", run->m->id);
-			break;
+			return 1;
 		}
 	}
-	run_end(st, run, now);
+}
+
+void
+send_remote_read(struct send_state *st, struct send_run *run, time_t now)
+{
+	if (run_drain(run) == 1)
+		run_end(st, run, now);
 }
 
 void
@@ -814,6 +852,13 @@ send_remote_abandon(struct send_state *st)
 	struct send_run *first, *run;
 
 	while ((first = TAILQ_FIRST(&st->runs)) != NULL) {
+		/*
+		 * tern-remote writes each message's results as soon as it is
+		 * done: apply those (the rest stays T, retried at the next
+		 * start), so that no finished message goes out twice.
+		 */
+		(void)run_drain(first);
+		run_results(st, first, time(NULL));
 		TAILQ_REMOVE(&st->runs, first, link);
 		st->nruns--;
 		for (run = first; run != NULL; run = run->next) {

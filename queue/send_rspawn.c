@@ -130,6 +130,12 @@ resolver_connect(struct rspawn *rs)
 		n = sendmsg(rs->ctl, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
 	(void)close(sv[1]);
+	if (n != 1 && (errno == EAGAIN || errno == ETOOMANYREFS ||
+	    errno == ENOBUFS)) {
+		/* busy, not gone: this run starts its own tern-resolve */
+		(void)close(sv[0]);
+		return -1;
+	}
 	if (n != 1) {
 		log_warnx("rspawn: the shared tern-resolve is gone");
 		resolver_lost(rs);

@@ -427,6 +427,30 @@ def test_missing_results():
                "a marked D, b still T")
 
 
+def test_shifted_results():
+    """Fewer results than recipients, then the message record: the
+    results may belong to other recipients, so none is used."""
+    with Instance() as t:
+        setup(t)
+        t.set("remoteretrystep", "3600")
+        lib = fake_libexec(t, "printf 'K\\0002.0.0\\000fine\\000"
+                           "MK\\0002.0.0\\000one of two\\000'\n")
+        t.set("smtproutes", "x.test [127.0.0.2]:9")
+        t.start_send(dict(ENV, TERN_LIBEXEC=lib))
+        t.queue(message(), "s@tern.test", ["a@x.test", "b@x.test"])
+        ok(wait_for(lambda: "delivery to=<b@x.test> deferred" in
+                    t.logtext(), 15), "shifted results: b is deferred")
+        log = t.logtext()
+        ok("delivery to=<a@x.test> ok" not in log,
+           "shifted results: no K is applied to a")
+        env = os.listdir(os.path.join(t.spool, "env"))
+        if is_(len(env), 1, "shifted results: the message stays queued"):
+            with open(os.path.join(t.spool, "env", env[0]), "rb") as f:
+                data = f.read()
+            ok(b"\0Ta@x.test\0" in data and b"\0Tb@x.test\0" in data,
+               "shifted results: a and b still T")
+
+
 def spawner_pid(p):
     """The child of tern-send (pid p) that is the remote spawner."""
     try:
@@ -502,6 +526,7 @@ def main():
     test_batch_mixed_results()
     test_local_not_blocked()
     test_missing_results()
+    test_shifted_results()
     test_spawner_gone()
     test_sigterm_waits()
     done()

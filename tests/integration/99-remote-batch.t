@@ -188,8 +188,38 @@ def test_bad_args(t):
         ok(r.returncode == 111 and r.stdout == b"", "usage error: " + what)
 
 
+def test_dash_addresses(t):
+    """Addresses may start with '-' (RFC 5322): never options.  tern-send
+    ends each part's options with "--"; recipients after the domain are
+    operands even without it."""
+    srv = SMTPServer("127.0.0.2")
+    try:
+        msgs = [(("--",), "s0@example.org", ["-Ex@example.net",
+                                             "y@example.net"], body(0)),
+                (("--",), "-Rz@example.org", ["-Nw@example.net"], body(1))]
+        rc, recs, err = run_batch(t, srv, msgs)
+        wait_closed(srv)
+        is_(rc, 0, "dash addresses: exit 0")
+        is_([r[0] for r in recs], ["K", "K", "MK", "K", "MK"],
+            "dash addresses: one record per recipient, then each M")
+        rcpts = [c for s in srv.sessions for c in s.cmds
+                 if c.startswith(b"RCPT")]
+        is_([c.split(b" ")[1] for c in rcpts],
+            [b"TO:<-Ex@example.net>", b"TO:<y@example.net>",
+             b"TO:<-Nw@example.net>"],
+            "dash addresses: each sent as a recipient")
+        mails = [c for s in srv.sessions for c in s.cmds
+                 if c.startswith(b"MAIL")]
+        ok(len(mails) == 2 and mails[1].split(b" ")[1] ==
+           b"FROM:<-Rz@example.org>", "dash addresses: a sender starting "
+           "with -R is the sender")
+    finally:
+        srv.stop()
+
+
 def main():
     with Instance() as t:
+        test_dash_addresses(t)
         test_one_connection(t, True)
         test_one_connection(t, False)
         test_drop_reconnect(t)
