@@ -38,7 +38,10 @@ with Instance() as t:
     md = t.add_vuser("u@tern.test")
     p = t.start_send()
     t.queue(message(subject="before"), "a@example.org", ["u@tern.test"])
-    ok(wait_for(lambda: len(t.maildir_files(md)) == 1, 10),
+    # wait for tern-send's record of it, not only the Maildir file: a
+    # kill between the two would leave the message for its retry
+    ok(wait_for(lambda: len(t.maildir_files(md)) == 1 and
+                "delivery to=<u@tern.test> ok" in t.logtext(), 10),
        "delivery works")
     pids = lspawn_pids(p.pid)
     is_(len(pids), 1, "one tern-lspawn runs in tern-send's session")
