@@ -6,7 +6,7 @@
 # service itself is never started by tern.
 set -u
 
-PKGS="build-essential pkg-config libbsd-dev libssl-dev libunbound-dev
+PKGS="build-essential pkg-config libbsd-dev libmd-dev libssl-dev libunbound-dev
 libcrypt-dev libevent-dev libnss-wrapper mandoc perl python3 openssl procps util-linux
 nsd ldnsutils swaks dns-root-data curl fetchmail mpop ucspi-tcp
 postfix"
