@@ -129,6 +129,8 @@ struct remote {
 	bool			 emit_failed;	/* a write failed */
 	bool			 conn_bad;	/* 421 seen: do not reuse */
 	bool			 gaveup;	/* no host worked: rest Z */
+	bool			 reusing;	/* on the last message's
+						   connection */
 	bool			 rset_pending;	/* RSET's reply is due */
 	const char		*domain;
 	const char		*sender;

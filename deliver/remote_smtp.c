@@ -553,6 +553,16 @@ transaction(struct remote *r)
 		if (r->rcpts[i].letter == 0)
 			idx[t.n++] = i;
 	s = envelope(r, &t);
+	if (s == SESS_NEXT && r->mail_sent && r->reusing) {
+		/*
+		 * The reused connection died before DATA: nothing of this
+		 * message went out, so connect again like for a new one.
+		 */
+		for (i = 0; i < r->nrcpts; i++)
+			if (r->rcpts[i].letter == 0)
+				r->rcpts[i].accepted = false;
+		return SESS_NEXT;
+	}
 	if (s == SESS_NEXT && r->mail_sent) {
 		lost(r, "connection lost during the envelope");
 		rconn_close(&r->conn);
@@ -646,6 +656,7 @@ static enum sess
 reuse(struct remote *r)
 {
 	const char	*why;
+	enum sess	 s;
 	int		 code;
 
 	if (r->conn.fd == -1 || r->conn_bad)
@@ -666,7 +677,10 @@ reuse(struct remote *r)
 		if (code < 200 || code >= 300)
 			return SESS_NEXT;
 	}
-	return transaction(r);
+	r->reusing = true;
+	s = transaction(r);
+	r->reusing = false;
+	return s;
 }
 
 static void

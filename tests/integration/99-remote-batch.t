@@ -112,6 +112,25 @@ def test_drop_reconnect(t):
         srv.stop()
 
 
+def test_drop_at_rcpt(t):
+    """The reused connection dies after the next MAIL was accepted:
+    nothing of that message went out, so it is sent over a new
+    connection, not deferred."""
+    srv = SMTPServer("127.0.0.2", ehlo=(), drop_at_rcpt=1)
+    try:
+        msgs = [((), "s%d@example.org" % k, ["u%d@example.net" % k],
+                 body(k)) for k in range(2)]
+        rc, recs, err = run_batch(t, srv, msgs)
+        wait_closed(srv)
+        is_([r[0] for r in recs], ["K", "MK", "K", "MK"],
+            "drop at RCPT: both messages delivered")
+        is_(len(srv.sessions), 2, "drop at RCPT: a second connection")
+        is_([len(x.data) for x in srv.sessions], [1, 1],
+            "drop at RCPT: each message sent once")
+    finally:
+        srv.stop()
+
+
 def test_rset_421(t):
     srv = SMTPServer("127.0.0.2", rset="421 4.3.2 going away")
     try:
@@ -223,6 +242,7 @@ def main():
         test_one_connection(t, True)
         test_one_connection(t, False)
         test_drop_reconnect(t)
+        test_drop_at_rcpt(t)
         test_rset_421(t)
         test_dsn(t)
         test_all_down(t)

@@ -51,7 +51,7 @@ class SMTPServer:
                  data="354 go ahead", end="250 2.0.0 queued as X",
                  after_data=None, cert=None, inject_after_starttls=b"",
                  helo="250 fake.test", rset="250 2.0.0 ok",
-                 drop_after=None):
+                 drop_after=None, drop_at_rcpt=None):
         self.greeting = greeting
         self.greeting_delay = greeting_delay
         self.raw_greeting = raw_greeting
@@ -68,6 +68,9 @@ class SMTPServer:
         self.rset = rset
         # close the first session after this many messages (replied to)
         self.drop_after = drop_after
+        # close the first session, without a reply, at the first RCPT
+        # after this many messages
+        self.drop_at_rcpt = drop_at_rcpt
         self.sessions = []
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else
@@ -175,6 +178,10 @@ class SMTPServer:
             elif verb == b"MAIL":
                 self._send(conn, self.mail)
             elif verb == b"RCPT":
+                if self.drop_at_rcpt is not None and \
+                        s is self.sessions[0] and \
+                        len(s.data) >= self.drop_at_rcpt:
+                    return
                 addr = cmd.split(b"<", 1)[-1].split(b">", 1)[0].decode(
                     "utf-8", "replace")
                 self._send(conn, self.rcpt(addr))
