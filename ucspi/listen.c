@@ -50,6 +50,9 @@ struct listen_srv {
 	 */
 	char		**envp;
 	char		envbuf[LISTEN_ENV_SET][LISTEN_ENV_LEN];
+	/* the programs, looked up in PATH once (the child only execs) */
+	char		prog[PATH_MAX];
+	char		over[PATH_MAX];
 };
 
 /* Set by a vfork child whose exec failed; the memory is shared. */
@@ -255,6 +258,38 @@ listen_env_set(struct listen_srv *s, const struct listen_conn *c)
 }
 
 /*
+ * The file execvp(3) would run for name, found now so that the vfork
+ * child needs nothing but execve(2): name itself when it has a '/' or
+ * is nowhere in PATH (the exec then fails and is logged per connection).
+ */
+static void
+listen_lookup(char *out, size_t outsz, const char *name)
+{
+	const char *path = getenv("PATH"), *p, *e;
+	char try[PATH_MAX];
+	int r;
+
+	(void)strlcpy(out, name, outsz);
+	if (strchr(name, '/') != NULL)
+		return;
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	for (p = path; ; p = e + 1) {
+		e = strchr(p, ':');
+		if (e == NULL)
+			e = p + strlen(p);
+		r = snprintf(try, sizeof(try), "%.*s%s%s", (int)(e - p), p,
+		    e == p ? "" : "/", name);
+		if (r > 0 && (size_t)r < sizeof(try) && access(try, X_OK) == 0) {
+			(void)strlcpy(out, try, outsz);
+			return;
+		}
+		if (*e == '\0')
+			return;
+	}
+}
+
+/*
  * The vfork child: default signals and an empty mask, the socket on
  * fds 0 and 1 (stderr stays ours), exec.  Only system calls, as the
  * parent's memory is ours until the exec; an exec error goes back in
@@ -263,7 +298,7 @@ listen_env_set(struct listen_srv *s, const struct listen_conn *c)
  */
 static void __attribute__((noreturn))
 listen_child(const struct listen_srv *s, const struct listen_conn *c,
-    char *const *argv)
+    const char *path, char *const *argv)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -283,7 +318,7 @@ listen_child(const struct listen_srv *s, const struct listen_conn *c,
 		listen_spawn_errno = errno;
 		_exit(111);
 	}
-	execvpe(argv[0], argv, s->envp);
+	execve(path, argv, s->envp);
 	listen_spawn_errno = errno != 0 ? errno : ENOEXEC;
 	_exit(errno == ENOENT ? 100 : 111);
 }
@@ -310,7 +345,7 @@ listen_spawn(struct listen_srv *s, const struct listen_conn *c,
 	listen_spawn_errno = 0;
 	pid = vfork();
 	if (pid == 0)
-		listen_child(s, c, argv);
+		listen_child(s, c, over ? s->over : s->prog, argv);
 	err = pid == -1 ? errno : listen_spawn_errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
@@ -488,6 +523,9 @@ listen_serve(const struct listen_cfg *cfg, int lfd)
 		log_fatal("unable to allocate the connection table");
 		return -1;
 	}
+	listen_lookup(s.prog, sizeof(s.prog), cfg->argv[0]);
+	if (cfg->over_prog != NULL)
+		listen_lookup(s.over, sizeof(s.over), cfg->over_prog);
 	if (listen_env_init(&s) == -1) {
 		log_fatal("unable to allocate the environment");
 		listen_slots_free(&s.slots);

@@ -322,6 +322,25 @@ def check_missing_program(t):
     is_(lst.stop(), 0, "missing program: listener still stops cleanly")
 
 
+def check_path_lookup(t):
+    """A program named without '/' is found in PATH (looked up once at
+    start: the child only calls execve)."""
+    lst = Listener(t, "127.0.0.1", user_args(),
+                   ["sh", "-c", "echo via-path $TCPREMOTEIP"])
+    s = lst.connect()
+    is_(read_all(s), b"via-path 127.0.0.1\n",
+        "a program named without '/' is found in PATH")
+    s.close()
+    lst2 = Listener(t, "127.0.0.1", user_args(), ["no-such-program-tern"])
+    s = lst2.connect()
+    is_(read_all(s), b"", "a name in no PATH directory: connection closed")
+    s.close()
+    ok(wait_for(lambda: " status 100" in lst2.log(), timeout=5),
+       "... and the child exits 100")
+    is_(lst.stop(), 0, "PATH lookup: exit 0")
+    is_(lst2.stop(), 0, "missing in PATH: exit 0")
+
+
 def check_emfile(t):
     # fds 0-2, the listening socket and the self-pipe: accept gets EMFILE.
     def lim():
@@ -429,6 +448,7 @@ with Instance() as t:
     check_over(t)
     check_sigint(t)
     check_missing_program(t)
+    check_path_lookup(t)
     check_emfile(t)
     check_keepalive(t)
     check_keep_root(t)
