@@ -30,31 +30,6 @@ rconn_init(struct remote_conn *c)
 	c->rstart = c->rend = 0;
 }
 
-/* Wait for events on c->fd until deadline: 0 ready, -1 (ETIMEDOUT). */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd	pfd;
-	int64_t		left;
-	int		n;
-
-	for (;;) {
-		left = deadline - line_deadline(0);
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (n == -1 && errno != EINTR)
-			return -1;
-		if (n > 0)
-			return 0;
-	}
-}
-
 static int
 make_addr(const char *ip, int port, struct sockaddr_storage *ss,
     socklen_t *len)
@@ -95,7 +70,7 @@ rconn_connect(struct remote_conn *c, const char *ip, int port,
 		return -1;
 	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
 		if (errno != EINPROGRESS ||
-		    wait_fd(fd, POLLOUT, deadline) == -1 ||
+		    io_wait(fd, POLLOUT, deadline) == -1 ||
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
 			goto fail;
 		if (err != 0) {
@@ -123,9 +98,9 @@ ssl_want(struct remote_conn *c, int rv, int64_t deadline)
 {
 	switch (SSL_get_error(c->ssl, rv)) {
 	case SSL_ERROR_WANT_READ:
-		return wait_fd(c->fd, POLLIN, deadline) == -1 ? -1 : 1;
+		return io_wait(c->fd, POLLIN, deadline) == -1 ? -1 : 1;
 	case SSL_ERROR_WANT_WRITE:
-		return wait_fd(c->fd, POLLOUT, deadline) == -1 ? -1 : 1;
+		return io_wait(c->fd, POLLOUT, deadline) == -1 ? -1 : 1;
 	case SSL_ERROR_ZERO_RETURN:
 		errno = ECONNRESET;
 		return -1;
@@ -174,7 +149,7 @@ fill(struct remote_conn *c, int64_t deadline)
 		} else {
 			n = read(c->fd, c->rbuf, sizeof(c->rbuf));
 			if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-				if (wait_fd(c->fd, POLLIN, deadline) == -1)
+				if (io_wait(c->fd, POLLIN, deadline) == -1)
 					return -1;
 				continue;
 			}

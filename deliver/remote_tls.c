@@ -8,16 +8,9 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "io.h"
 #include "line.h"
 #include "remote.h"
-
-static int64_t
-left_ms(int64_t deadline)
-{
-	int64_t	l = deadline - line_deadline(0);
-
-	return l > 60000 ? 60000 : l;
-}
 
 SSL_CTX *
 remote_tls_ctx(void)
@@ -74,7 +67,6 @@ add_tlsa(SSL *ssl, const struct remote_host *h)
 static int
 handshake(struct remote_conn *c, int64_t deadline)
 {
-	struct pollfd	pfd;
 	int		rv, e;
 
 	for (;;) {
@@ -84,12 +76,8 @@ handshake(struct remote_conn *c, int64_t deadline)
 		e = SSL_get_error(c->ssl, rv);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			return -1;
-		pfd.fd = c->fd;
-		pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-		if (left_ms(deadline) <= 0)
-			return errno = ETIMEDOUT, -1;
-		if (poll(&pfd, 1, (int)left_ms(deadline)) == -1 &&
-		    errno != EINTR)
+		if (io_wait(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+		    deadline) == -1)
 			return -1;
 	}
 }

@@ -1,4 +1,5 @@
 /* io: small, careful wrappers around read/write/fsync. */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -7,6 +8,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,12 +24,8 @@ io_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Wait until fd is writable or the deadline passes (0: no deadline).
- * 0, or -1 with ETIMEDOUT or poll's errno.
- */
-static int
-io_wait_out(int fd, int64_t deadline_ms)
+int
+io_wait(int fd, short events, int64_t deadline_ms)
 {
 	struct pollfd pfd;
 	int64_t left;
@@ -41,7 +40,7 @@ io_wait_out(int fd, int64_t deadline_ms)
 			timeout = left > INT_MAX ? INT_MAX : (int)left;
 		}
 		pfd.fd = fd;
-		pfd.events = POLLOUT;
+		pfd.events = events;
 		pfd.revents = 0;
 		r = poll(&pfd, 1, timeout);
 		if (r == -1 && errno == EINTR)
@@ -54,7 +53,7 @@ io_wait_out(int fd, int64_t deadline_ms)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		/* POLLERR/POLLHUP: let write(2) report the real error. */
+		/* POLLERR/POLLHUP: let read/write(2) report the real error. */
 		return 0;
 	}
 }
@@ -84,7 +83,7 @@ io_write_deadline(int fd, const void *buf, size_t len, int64_t deadline_ms)
 		nb = (fl & O_NONBLOCK) != 0;
 	while (len > 0) {
 		if (deadline_ms != 0 && !nb &&
-		    io_wait_out(fd, deadline_ms) == -1)
+		    io_wait(fd, POLLOUT, deadline_ms) == -1)
 			return -1;
 		chunk = len;
 		if (deadline_ms != 0 && !nb && chunk > PIPE_BUF)
@@ -94,7 +93,7 @@ io_write_deadline(int fd, const void *buf, size_t len, int64_t deadline_ms)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if (io_wait_out(fd, deadline_ms) == -1)
+				if (io_wait(fd, POLLOUT, deadline_ms) == -1)
 					return -1;
 				continue;
 			}
@@ -225,4 +224,48 @@ int
 io_nonblock(int fd, int on)
 {
 	return io_setfl(fd, F_GETFL, F_SETFL, O_NONBLOCK, on);
+}
+
+int
+io_send_fds(int sock, const void *data, size_t len, const int *fds,
+    size_t nfds, int flags)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(IO_FDS_MAX * sizeof(int))];
+	} cbuf;
+	struct msghdr msg;
+	struct cmsghdr *c;
+	struct iovec iov;
+	ssize_t n;
+
+	if (nfds > IO_FDS_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = (void *)(uintptr_t)data;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (nfds > 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL | flags);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	if ((size_t)n != len) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
 }

@@ -16,6 +16,22 @@ int	io_write_all(int fd, const void *buf, size_t len);
  */
 int	io_write_deadline(int fd, const void *buf, size_t len,
 	    int64_t deadline_ms);
+/*
+ * Wait until fd has one of events (poll(2) bits) or an error/hangup, or
+ * the absolute CLOCK_MONOTONIC deadline_ms passes (0: none).  0, or -1
+ * with ETIMEDOUT or poll's errno.  EINTR is retried.
+ */
+int	io_wait(int fd, short events, int64_t deadline_ms);
+#define IO_FDS_MAX	40	/* descriptors io_send_fds passes at once */
+
+/*
+ * One sendmsg(2) of len bytes of data with fds[0..nfds) attached as
+ * SCM_RIGHTS (nfds 0: none, at most IO_FDS_MAX), retrying EINTR, with
+ * MSG_NOSIGNAL and flags (e.g. MSG_DONTWAIT).  0 when all of data went,
+ * -1 with sendmsg's errno, EIO for a short send, EINVAL for too many fds.
+ */
+int	io_send_fds(int sock, const void *data, size_t len, const int *fds,
+	    size_t nfds, int flags);
 /* read(2) retrying EINTR. */
 ssize_t	io_read(int fd, void *buf, size_t len);
 /*

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "line.h"
 
 #define LINE_SLACK	4096	/* readahead beyond the longest line */
@@ -62,36 +63,6 @@ line_discard(struct linereader *lr)
 	lr->start = lr->end = 0;
 }
 
-/* Wait for input until the deadline: 0, or -1 (ETIMEDOUT, poll errors). */
-static int
-line_wait(int fd, int64_t deadline_ms)
-{
-	struct pollfd pfd;
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline_ms - line_deadline(0);
-		if (left < 0)
-			left = 0;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r == 0 && left > INT_MAX)
-			continue;
-		if (r == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		return 0;
-	}
-}
-
 /*
  * Read more bytes after lr->end (moving pending bytes to the front
  * first).  Returns the count, 0 at EOF, -1 on error.  One byte always
@@ -108,7 +79,7 @@ line_fill(struct linereader *lr, int64_t deadline_ms)
 		lr->start = 0;
 	}
 	for (;;) {
-		if (deadline_ms != 0 && line_wait(lr->fd, deadline_ms) == -1)
+		if (deadline_ms != 0 && io_wait(lr->fd, POLLIN, deadline_ms) == -1)
 			return -1;
 		n = read(lr->fd, lr->buf + lr->end, lr->cap - 1 - lr->end);
 		if (n >= 0) {
@@ -120,7 +91,7 @@ line_fill(struct linereader *lr, int64_t deadline_ms)
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
 		/* A non-blocking fd without a deadline: wait for ever. */
-		if (deadline_ms == 0 && line_wait(lr->fd, INT64_MAX) == -1)
+		if (deadline_ms == 0 && io_wait(lr->fd, POLLIN, 0) == -1)
 			return -1;
 	}
 }

@@ -89,3 +89,16 @@ sasl_plain_split(char *resp, size_t len, const char **user_out,
 	*pass_out = p;
 	return 0;
 }
+
+long
+sasl_response(const char *resp, char *out, size_t outsz)
+{
+	if (strcmp(resp, "*") == 0)
+		return SASL_CANCEL;
+	if (strcmp(resp, "=") == 0) {
+		if (outsz > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	return sasl_b64_decode(resp, strlen(resp), out, outsz);
+}

@@ -11,6 +11,15 @@
  */
 long	sasl_b64_decode(const char *in, size_t len, char *out, size_t outsz);
 
+#define SASL_CANCEL	(-2)
+
+/*
+ * A client's SASL response line (RFC 4954 4, RFC 5034 4): "*" cancels
+ * (SASL_CANCEL), "=" is the empty response (0), anything else is base64
+ * decoded into out as by sasl_b64_decode (its length, or -1).
+ */
+long	sasl_response(const char *resp, char *out, size_t outsz);
+
 /*
  * Split a decoded PLAIN response "authzid NUL authcid NUL passwd" of len
  * bytes (RFC 4616).  The user must not be empty, the password holds no

@@ -67,40 +67,6 @@ child_starttls(void *ctx)
 	return 0;
 }
 
-/* One message with nfds descriptors attached: sendmsg's result. */
-static ssize_t
-front_send(int sock, const void *data, size_t len, const int *fds,
-    size_t nfds)
-{
-	union {
-		char		buf[CMSG_SPACE(sizeof(int) * FRONT_FDS_MAX)];
-		struct cmsghdr	align;
-	} cm;
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *c;
-	ssize_t r;
-
-	memset(&msg, 0, sizeof(msg));
-	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = (void *)(uintptr_t)data;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (nfds > 0 && nfds <= FRONT_FDS_MAX) {
-		msg.msg_control = cm.buf;
-		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	while ((r = sendmsg(sock, &msg, MSG_NOSIGNAL)) == -1 && errno == EINTR)
-		;
-	return r;
-}
-
 static void
 front_close_fds(int *fds, size_t *nfds)
 {
@@ -221,9 +187,9 @@ child_login(void *ctx, const char *user, const char *pass,
 	if ((len = front_msg_build(msgbuf, sizeof(msgbuf), user, pass,
 	    pending, pendlen, tls)) == -1)
 		return -1;
-	r = front_send(f->sock[1], msgbuf, (size_t)len, fds, nfds);
+	r = io_send_fds(f->sock[1], msgbuf, (size_t)len, fds, nfds, 0);
 	explicit_bzero(msgbuf, sizeof(msgbuf));
-	if (r != len)
+	if (r == -1)
 		return -1;
 	child_let_go(f);
 	r = front_recv(f->sock[1], &v, 1, fds, &nfds);
@@ -483,9 +449,9 @@ parent_answer(struct front *f, char verdict, int *fds, size_t *nfds)
 {
 	ssize_t r;
 
-	r = front_send(f->sock[0], &verdict, 1, fds, *nfds);
+	r = io_send_fds(f->sock[0], &verdict, 1, fds, *nfds, 0);
 	front_close_fds(fds, nfds);
-	return r == 1 ? 0 : -1;
+	return r;
 }
 
 /*

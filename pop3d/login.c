@@ -229,15 +229,11 @@ login_sasl_resp(struct pop3_login *s, const char *ir, char *dec,
 		}
 		ir = line;
 	}
-	if (strcmp(ir, "*") == 0) {
+	if ((n = sasl_response(ir, dec, decsz)) == SASL_CANCEL)
 		login_bad(s, P_ERR_CANCEL);
-		return -1;
-	}
-	if (strcmp(ir, "=") == 0)
-		return 0;
-	if ((n = sasl_b64_decode(ir, strlen(ir), dec, decsz)) == -1)
+	else if (n == -1)
 		login_bad(s, P_ERR_B64);
-	return n;
+	return n < 0 ? -1 : n;
 }
 
 static void

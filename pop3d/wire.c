@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "pop3.h"
 
 void
@@ -25,29 +26,6 @@ pop3_wire_setup(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-static int
-wire_wait(int fd, int64_t deadline_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline_ms - line_deadline(0);
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r > 0)
-			return 0;
-	}
-}
-
 int
 pop3_wire_write(int fd, const char *p, size_t len, int64_t deadline_ms)
 {
@@ -55,7 +33,7 @@ pop3_wire_write(int fd, const char *p, size_t len, int64_t deadline_ms)
 	bool sock = true;
 
 	while (len > 0) {
-		if (wire_wait(fd, deadline_ms) == -1)
+		if (io_wait(fd, POLLOUT, deadline_ms) == -1)
 			return -1;
 		n = sock ? send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL) :
 		    write(fd, p, len);

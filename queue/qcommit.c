@@ -40,15 +40,6 @@ qc_fail(struct qcommit *q, int code, const char *why, int err)
 	return code;
 }
 
-static int64_t
-qc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * read(2) that gives up at the deadline: poll first, so a silent writer
  * cannot hold tern-queue (and its tmp file) forever.
@@ -56,28 +47,9 @@ qc_now_ms(void)
 static ssize_t
 qc_read(int fd, void *b, size_t len, int64_t deadline_ms)
 {
-	struct pollfd pfd;
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = -1;
-		if (deadline_ms != 0) {
-			left = deadline_ms - qc_now_ms();
-			if (left <= 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (r == -1 && errno != EINTR)
-			return -1;
-		if (r == 1)
-			return io_read(fd, b, len);
-	}
+	if (io_wait(fd, POLLIN, deadline_ms) == -1)
+		return -1;
+	return io_read(fd, b, len);
 }
 
 /* The exit code for a failed read of the message or envelope. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "send_keeper.h"
 
@@ -152,34 +153,7 @@ send_keeper_start(const char *lspawn_path, int *sock_out)
 static int
 keeper_send(int sock, char cmd, const int *fds, size_t nfds)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-	} cbuf;
-	struct msghdr msg;
-	struct cmsghdr *c;
-	struct iovec iov;
-	ssize_t n;
-
-	memset(&msg, 0, sizeof(msg));
-	memset(&cbuf, 0, sizeof(cbuf));
-	iov.iov_base = &cmd;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (nfds > 0) {
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	return n == 1 ? 0 : -1;
+	return io_send_fds(sock, &cmd, 1, fds, nfds, 0);
 }
 
 int

@@ -96,16 +96,7 @@ resolver_lost(struct rspawn *rs)
 static int
 resolver_connect(struct rspawn *rs)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
-	struct msghdr msg;
-	struct cmsghdr *c;
-	struct iovec iov;
-	char cmd = 'C';
-	int sv[2];
-	ssize_t n;
+	int sv[2], r;
 
 	if (rs->ctl == -1 && time(NULL) != rs->resolver_at)
 		resolver_start(rs);	/* at most once per second */
@@ -113,30 +104,15 @@ resolver_connect(struct rspawn *rs)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
-	memset(&msg, 0, sizeof(msg));
-	memset(&cbuf, 0, sizeof(cbuf));
-	iov.iov_base = &cmd;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = sizeof(cbuf.buf);
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
-	do
-		n = sendmsg(rs->ctl, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-	while (n == -1 && errno == EINTR);
+	r = io_send_fds(rs->ctl, "C", 1, &sv[1], 1, MSG_DONTWAIT);
 	(void)close(sv[1]);
-	if (n != 1 && (errno == EAGAIN || errno == ETOOMANYREFS ||
+	if (r == -1 && (errno == EAGAIN || errno == ETOOMANYREFS ||
 	    errno == ENOBUFS)) {
 		/* busy, not gone: this run starts its own tern-resolve */
 		(void)close(sv[0]);
 		return -1;
 	}
-	if (n != 1) {
+	if (r == -1) {
 		log_warnx("rspawn: the shared tern-resolve is gone");
 		resolver_lost(rs);
 		(void)close(sv[0]);
@@ -426,16 +402,8 @@ int
 send_rspawn_request(int sock, const char *payload, size_t len,
     const int *msgfd, size_t nmsg, int resfd)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(RSPAWN_FDS_MAX * sizeof(int))];
-	} cbuf;
-	struct msghdr msg;
-	struct cmsghdr *c;
-	struct iovec iov;
 	int fds[RSPAWN_FDS_MAX];
 	size_t i;
-	ssize_t n;
 
 	if (len == 0 || len > SEND_RUN_ARGV_MAX || payload[len - 1] != '\0')
 		return errno = E2BIG, -1;
@@ -446,23 +414,5 @@ send_rspawn_request(int sock, const char *payload, size_t len,
 	fds[1] = resfd;
 	for (i = 1; i < nmsg; i++)
 		fds[i + 1] = msgfd[i];
-	iov.iov_base = (void *)(uintptr_t)payload;
-	iov.iov_len = len;
-	memset(&msg, 0, sizeof(msg));
-	memset(&cbuf, 0, sizeof(cbuf));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = CMSG_SPACE((nmsg + 1) * sizeof(int));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN((nmsg + 1) * sizeof(int));
-	memcpy(CMSG_DATA(c), fds, (nmsg + 1) * sizeof(int));
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return -1;
-	return (size_t)n == len ? 0 : (errno = EIO, -1);
+	return io_send_fds(sock, payload, len, fds, nmsg + 1, 0);
 }

@@ -72,15 +72,11 @@ smtp_auth_resp(struct smtpd *s, const char *ir, const char *prompt,
 		}
 		ir = line;
 	}
-	if (strcmp(ir, "*") == 0) {
+	if ((n = sasl_response(ir, out, outsz)) == SASL_CANCEL)
 		smtp_auth_refuse(s, R_AUTH_CANCEL);
-		return -1;
-	}
-	if (strcmp(ir, "=") == 0)
-		return 0;
-	if ((n = sasl_b64_decode(ir, strlen(ir), out, outsz)) == -1)
+	else if (n == -1)
 		smtp_auth_refuse(s, R_AUTH_B64);
-	return n;
+	return n < 0 ? -1 : n;
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "rec.h"
 #include "smtpd.h"
@@ -344,30 +345,6 @@ smtp_bdat_byte(struct smtpd *s, char c)
 		m->longline = true;
 }
 
-/* Wait for input on fd until the deadline: 0 or -1. */
-static int
-smtp_wait(int fd, int64_t deadline)
-{
-	struct pollfd pfd;
-	int64_t left;
-	int r;
-
-	for (;;) {
-		left = deadline - line_deadline(0);
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		r = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (r == -1 && errno != EINTR)
-			return -1;
-		if (r == 1)
-			return 0;
-	}
-}
-
 /*
  * Read n chunk bytes (buffered ones first) into the message, or throw
  * them away when keep is false: 0, or -1 (the session ends).
@@ -390,7 +367,7 @@ smtp_bdat_read(struct smtpd *s, unsigned long long n, bool keep)
 			n -= take;
 			continue;
 		}
-		if (smtp_flush(s) == -1 || smtp_wait(s->lr.fd,
+		if (smtp_flush(s) == -1 || io_wait(s->lr.fd, POLLIN,
 		    line_deadline((int64_t)s->cfg->t_data * 1000)) == -1)
 			return -1;
 		got = read(s->lr.fd, b, n < sizeof(b) ? (size_t)n : sizeof(b));

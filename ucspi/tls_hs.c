@@ -13,38 +13,9 @@
 #include <openssl/ssl.h>
 
 #include "io.h"
+#include "line.h"
 #include "log.h"
 #include "tls.h"
-
-static int64_t
-tls_hs_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for fd to be ready for events until deadline: 0, or -1. */
-static int
-tls_hs_wait(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd;
-	int64_t left;
-	int n;
-
-	for (;;) {
-		if ((left = deadline - tls_hs_now_ms()) <= 0)
-			return -1;
-		pfd.fd = fd;
-		pfd.events = events;
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n == -1 && errno != EINTR)
-			return -1;
-	}
-}
 
 /* Why the handshake failed, from OpenSSL's error queue or errno. */
 static void
@@ -66,7 +37,7 @@ tls_hs_why(SSL *ssl, int n, char *why, size_t whysz)
 static int
 tls_hs_accept(SSL *ssl, int rfd, int wfd, char *why, size_t whysz)
 {
-	int64_t deadline = tls_hs_now_ms() + TLS_HANDSHAKE_MS;
+	int64_t deadline = line_deadline(TLS_HANDSHAKE_MS);
 	int n, e;
 
 	for (;;) {
@@ -79,7 +50,7 @@ tls_hs_accept(SSL *ssl, int rfd, int wfd, char *why, size_t whysz)
 			tls_hs_why(ssl, n, why, whysz);
 			return -1;
 		}
-		if (tls_hs_wait(e == SSL_ERROR_WANT_READ ? rfd : wfd,
+		if (io_wait(e == SSL_ERROR_WANT_READ ? rfd : wfd,
 		    e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
 		    deadline) == -1) {
 			(void)snprintf(why, whysz, "timeout");
@@ -126,7 +97,7 @@ tls_handshake(struct tls_relay *r, char *why, size_t whysz)
 static int
 tls_flush_plain(struct tls_relay *r)
 {
-	int64_t deadline = tls_hs_now_ms() + TLS_HANDSHAKE_MS;
+	int64_t deadline = line_deadline(TLS_HANDSHAKE_MS);
 	ssize_t n;
 
 	for (;;) {

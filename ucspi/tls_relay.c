@@ -239,14 +239,8 @@ tls_prog_out(struct tls_relay *r)
 int
 tls_ctl_send(int ctlfd, bool ok, const char *a, const char *b, int fd)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		space[CMSG_SPACE(sizeof(int))];
-	} cm;
 	struct tlsctl_reply rep;
 	char line[TLSCTL_LINE_MAX];
-	struct msghdr msg;
-	struct iovec iov;
 	int n;
 
 	memset(&rep, 0, sizeof(rep));
@@ -257,28 +251,11 @@ tls_ctl_send(int ctlfd, bool ok, const char *a, const char *b, int fd)
 		(void)strlcpy(rep.cipher, b, sizeof(rep.cipher));
 	if ((n = tlsctl_reply_format(line, sizeof(line), &rep)) == -1)
 		return -1;
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = line;
-	iov.iov_len = (size_t)n;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.space;
-		msg.msg_controllen = sizeof(cm.space);
-		CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
-		CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
-		CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &fd, sizeof(int));
-	}
 	/*
 	 * A reply is short and the program waits for it: a full socket
 	 * means a program that does not follow the protocol.
 	 */
-	while ((n = (int)sendmsg(ctlfd, &msg, MSG_NOSIGNAL)) == -1 &&
-	    errno == EINTR)
-		;
-	return n == (int)iov.iov_len ? 0 : -1;
+	return io_send_fds(ctlfd, line, (size_t)n, &fd, fd != -1 ? 1 : 0, 0);
 }
 
 /* Requests on the control socket, one byte at a time. */

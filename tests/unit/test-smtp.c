@@ -706,6 +706,21 @@ test_b64(void)
 }
 
 static void
+test_sasl_response(void)
+{
+	char out[16];
+
+	tap_ok(sasl_response("*", out, sizeof(out)) == SASL_CANCEL,
+	    "SASL response \"*\" cancels");
+	tap_ok(sasl_response("=", out, sizeof(out)) == 0 && out[0] == '\0',
+	    "SASL response \"=\" is empty");
+	tap_ok(sasl_response("dQ==", out, sizeof(out)) == 1 &&
+	    strcmp(out, "u") == 0, "SASL response base64 is decoded");
+	tap_ok(sasl_response("!!!!", out, sizeof(out)) == -1,
+	    "SASL response that is no base64: -1");
+}
+
+static void
 test_plain(void)
 {
 	char a[] = "\0u\0p", b[] = "u\0u\0p", c[] = "x\0u\0p", d[] = "\0\0p",
@@ -784,6 +799,7 @@ main(void)
 	test_auth_fit();
 	test_relay_tricks();
 	test_b64();
+	test_sasl_response();
 	test_plain();
 	test_policy();
 	return tap_done();
