@@ -11,7 +11,6 @@ import base64
 import os
 import re
 import shutil
-import smtplib
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from ternlib import Instance, ok, is_, diag, done  # noqa
+from smtpdlib import SmtpdServer  # noqa: E402
 
 ROOT = os.geteuid() == 0
 QID = re.compile(rb"queued as ([0-9a-v]{16})")
@@ -41,46 +41,7 @@ sys.exit(0 if ok else 1)
 """
 
 
-class Server:
-    """tern-listen on 127.0.0.1 port 0 running tern-smtpd."""
-
-    def __init__(self, t, args=(), env=None):
-        self.t = t
-        self.logpath = os.path.join(t.dir, "smtpd.%d.log" % len(t.procs))
-        argv = []
-        if ROOT:
-            argv += ["-U", "nobody"]
-        argv += ["127.0.0.1", "0", t.bin("tern-smtpd")] + list(args)
-        self.p, self.port = t.listen(argv, self.logpath, env)
-
-    def log(self):
-        with open(self.logpath, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def smtp(self):
-        s = smtplib.SMTP("127.0.0.1", self.port, timeout=20)
-        s.ehlo("client.example")
-        return s
-
-    def raw(self, data, timeout=10):
-        """Send data in one write; read everything until the server closes."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-        s.settimeout(timeout)
-        out = b""
-        try:
-            out += s.recv(4096)          # the greeting
-            s.sendall(data)
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                out += b
-        except socket.timeout:
-            out += b"<timeout>"
-        except (ConnectionResetError, BrokenPipeError):
-            out += b"<reset>"
-        s.close()
-        return out
+Server = SmtpdServer
 
 
 def spool_ids(t):
